@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* DNS transport: start/stop of all listeners and shared statistics. */
+#include "server/dns_int.h"
+
+#include "common/xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int
+srv_dns_start(uv_loop_t *loop, const struct zone *zone,
+	      const struct srv_dns_opts *opts, struct srv_dns **out, char *err,
+	      size_t errlen)
+{
+	struct srv_dns *d = xcalloc(1, sizeof(*d));
+	d->loop = loop;
+	d->zone = zone;
+	d->opts = *opts;
+	d->batch = xcalloc(1, sizeof(*d->batch));
+	d->tcp_resp = xmalloc(2 + 65535);
+
+	for (size_t i = 0; i < opts->nlisten; i++) {
+		if (srv_dns__udp_start(d, &opts->listen[i], err, errlen) ||
+		    srv_dns__tcp_start(d, &opts->listen[i], err, errlen)) {
+			srv_dns_stop(d);
+			return -1;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+void
+srv_dns__maybe_free(struct srv_dns *d)
+{
+	if (!d->stopping || d->pending_closes)
+		return;
+	free(d->batch);
+	free(d->tcp_resp);
+	free(d);
+}
+
+void
+srv_dns_stop(struct srv_dns *d)
+{
+	if (!d || d->stopping)
+		return;
+	d->stopping = true;
+	d->pending_closes++; /* hold: nothing frees d while we close */
+	srv_dns__udp_stop(d);
+	srv_dns__tcp_stop(d);
+	d->pending_closes--;
+	srv_dns__maybe_free(d);
+}
+
+const struct srv_dns_stats *
+srv_dns_stats(const struct srv_dns *d)
+{
+	return &d->stats;
+}
+
+void
+srv_dns__count(struct srv_dns *d, const struct zone_qinfo *qi)
+{
+	if (qi->rcode < sizeof(d->stats.rcode) / sizeof(d->stats.rcode[0]))
+		d->stats.rcode[qi->rcode]++;
+	if (qi->tc)
+		d->stats.truncated++;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * acmedns: the composition root. Parses the command line, loads the
+ * configuration, builds the zone, binds the DNS listeners, drops
+ * privileges and runs the libuv loop until SIGTERM/SIGINT. SIGHUP reloads
+ * the static records from the configuration without dropping queries
+ * (the loop is single-threaded: the swap happens between two queries).
+ *
+ * All state lives in struct app, passed explicitly; nothing global.
+ */
+#include "common/errors.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/config.h"
+#include "server/dns.h"
+#include "server/privdrop.h"
+#include "zones/zone.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define EXIT_USAGE 2
+
+struct app {
+	uv_loop_t loop;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	const char *cfg_path;
+	struct srv_config *cfg;
+	struct zone *zone;
+	struct srv_dns *dns;
+	bool stopping;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: acmedns COMMAND [-c FILE] [ARGS]\n"
+		"\n"
+		"Authoritative DNS server for a delegated ACME challenge zone,\n"
+		"with an acme-dns compatible REST API.\n"
+		"\n"
+		"commands:\n"
+		"  serve -c FILE          run the daemon in the foreground; logs "
+		"to stderr;\n"
+		"                         SIGTERM/SIGINT stop it, SIGHUP reloads "
+		"static records\n"
+		"  check-config -c FILE   validate FILE and print the effective "
+		"configuration\n"
+		"                         (secrets masked); exit 1 on errors\n"
+		"  --version              print the version\n"
+		"  --help                 this text\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE      configuration file (default: "
+		"$ACMEDNS_CONFIG,\n"
+		"                         else /etc/acmedns/acmedns.conf)\n"
+		"\n"
+		"Every configuration key can be overridden with the environment\n"
+		"variable ACMEDNS_<SECTION>_<KEY>, e.g. ACMEDNS_DNS_LISTEN.\n"
+		"Exit status: 0 success, 1 runtime error, 2 usage error.\n");
+}
+
+static int
+load_config(const char *path, struct srv_config **cfg)
+{
+	char err[1024];
+	if (srv_config_load(path, environ, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_check_config(const char *path)
+{
+	struct srv_config *cfg;
+	struct zone *z;
+	char err[1024];
+	int rc = 0;
+
+	if (load_config(path, &cfg))
+		return 1;
+	/* records are part of validity: parse them into a scratch zone */
+	struct zone_params zp = {
+		.domain = cfg->domain,
+		.nsadmin = cfg->nsadmin,
+		.mname = cfg->nsname,
+		.soa_ttl = cfg->soa_ttl,
+		.minimum = cfg->minimum,
+		.edns_size = 1232,
+	};
+	if (zone_create(&zp, &z) != 0) {
+		fprintf(stderr, "%s: invalid [zone] names\n", path);
+		srv_config_free(cfg);
+		return 1;
+	}
+	if (srv_zone_load_static(z, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		rc = 1;
+	} else {
+		srv_config_dump(cfg, stdout);
+	}
+	zone_free(z);
+	srv_config_free(cfg);
+	return rc;
+}
+
+static int
+make_zone(const struct srv_config *cfg, struct zone **out)
+{
+	char err[1024];
+	struct zone_params zp = {
+		.domain = cfg->domain,
+		.nsadmin = cfg->nsadmin,
+		.mname = cfg->nsname,
+		.soa_ttl = cfg->soa_ttl,
+		.refresh = cfg->refresh,
+		.retry = cfg->retry,
+		.expire = cfg->expire,
+		.minimum = cfg->minimum,
+		/* a fresh start must not go below a serial secondaries or
+		 * caches have seen: unix time grows faster than our bumps */
+		.serial = (uint32_t)(ad_now_ms() / 1000),
+		.edns_size = (uint16_t)cfg->edns_size,
+		.txt_ttl = cfg->txt_ttl,
+		.txt_max_age_ms = (uint64_t)cfg->txt_max_age * 1000,
+		.version = *cfg->version ? cfg->version : NULL,
+		.identity = *cfg->identity ? cfg->identity : NULL,
+	};
+	int r = zone_create(&zp, out);
+	if (r != 0) {
+		ad_err("zone", "cannot create zone %s: %s", cfg->domain,
+		       ad_strerror(r));
+		return 1;
+	}
+	if (srv_zone_load_static(*out, cfg, err, sizeof(err)) != 0) {
+		ad_err("zone", "%s", err);
+		zone_free(*out);
+		*out = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+on_signal_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+app_stop(struct app *a)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	srv_dns_stop(a->dns);
+	a->dns = NULL;
+	uv_close((uv_handle_t *)&a->sig_term, on_signal_closed);
+	uv_close((uv_handle_t *)&a->sig_int, on_signal_closed);
+	uv_close((uv_handle_t *)&a->sig_hup, on_signal_closed);
+}
+
+static void
+app_reload(struct app *a)
+{
+	struct srv_config *cfg;
+	char err[1024];
+
+	ad_info("main", "SIGHUP: reloading static records from %s",
+		a->cfg_path);
+	if (srv_config_load(a->cfg_path, environ, &cfg, err, sizeof(err))) {
+		ad_err("main", "reload failed, keeping the running "
+			       "configuration: %s", err);
+		return;
+	}
+	if (strcmp(cfg->domain, a->cfg->domain) != 0)
+		ad_warn("main", "reload: [zone] domain changed; a restart is "
+				"needed for that, records are checked against "
+				"%s", a->cfg->domain);
+	if (srv_zone_load_static(a->zone, cfg, err, sizeof(err)) != 0) {
+		ad_err("main", "reload failed, keeping the running "
+			       "records: %s", err);
+		srv_config_free(cfg);
+		return;
+	}
+	ad_info("main", "reloaded: %zu names, serial %u",
+		zone_node_count(a->zone), zone_serial(a->zone));
+	srv_config_free(a->cfg);
+	a->cfg = cfg;
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct app *a = h->data;
+	if (signum == SIGHUP) {
+		app_reload(a);
+		return;
+	}
+	ad_info("main", "%s: shutting down",
+		signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	app_stop(a);
+}
+
+static int
+cmd_serve(const char *path)
+{
+	struct app a;
+	char err[1024];
+	int rc = 1;
+
+	memset(&a, 0, sizeof(a));
+	a.cfg_path = path;
+	if (load_config(path, &a.cfg))
+		return 1;
+	enum ad_log_level lvl;
+	if (ad_log_level_parse(a.cfg->log_level, &lvl) == 0)
+		ad_log_set_level(lvl);
+	if (make_zone(a.cfg, &a.zone))
+		goto out_cfg;
+
+	uv_loop_init(&a.loop);
+	struct srv_dns_opts dopts = {
+		.listen = a.cfg->dns_listen,
+		.nlisten = a.cfg->n_dns_listen,
+		.tcp_idle_ms = a.cfg->tcp_idle_timeout * 1000,
+		.tcp_max_clients = a.cfg->tcp_max_clients,
+		.tcp_max_queries = a.cfg->tcp_max_queries,
+	};
+	if (srv_dns_start(&a.loop, a.zone, &dopts, &a.dns, err, sizeof(err))) {
+		ad_err("dns", "%s", err);
+		fprintf(stderr, "acmedns: cannot listen: %s\n", err);
+		goto out_loop;
+	}
+	if (srv_drop_privileges(a.cfg->user, a.cfg->group, err, sizeof(err))) {
+		ad_err("main", "%s", err);
+		srv_dns_stop(a.dns);
+		a.dns = NULL;
+		goto out_loop;
+	}
+	if (geteuid() == 0)
+		ad_warn("main", "running as root: set [server] user to drop "
+				"privileges after binding");
+
+	uv_signal_init(&a.loop, &a.sig_term);
+	uv_signal_init(&a.loop, &a.sig_int);
+	uv_signal_init(&a.loop, &a.sig_hup);
+	a.sig_term.data = a.sig_int.data = a.sig_hup.data = &a;
+	uv_signal_start(&a.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&a.sig_int, on_signal, SIGINT);
+	uv_signal_start(&a.sig_hup, on_signal, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (size_t i = 0; i < a.cfg->n_dns_listen; i++)
+		ad_info("dns", "listening on %s (udp, tcp)",
+			a.cfg->dns_listen[i].text);
+	ad_info("main", "acmedns %s serving %s (%zu names, serial %u)",
+		ACMEDNS_VERSION, zone_apex_str(a.zone),
+		zone_node_count(a.zone), zone_serial(a.zone));
+
+	uv_run(&a.loop, UV_RUN_DEFAULT);
+	rc = 0;
+	ad_info("main", "stopped");
+out_loop:
+	/* let close callbacks run, then release the loop */
+	uv_run(&a.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&a.loop);
+	zone_free(a.zone);
+out_cfg:
+	srv_config_free(a.cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *cfg = getenv("ACMEDNS_CONFIG");
+	const char *cmd = NULL;
+	int ch;
+
+	if (!cfg || !*cfg)
+		cfg = "/etc/acmedns/acmedns.conf";
+	if (argc >= 2 && argv[1][0] != '-') {
+		cmd = argv[1];
+		argv++;
+		argc--;
+	}
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("acmedns %s\n", ACMEDNS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cmd) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "acmedns: unexpected argument '%s'\n",
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(cfg);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(cfg);
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "acmedns: unknown command '%s' (see acmedns --help)\n",
+		cmd);
+	return EXIT_USAGE;
+}
