@@ -33,8 +33,8 @@ stop() {
 trap 'stop; exit 130' INT TERM
 ok=0
 for _ in $(seq 50); do
-	if dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$ZONE" SOA >/dev/null 2>&1 &&
-	   [ -n "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$ZONE" SOA)" ]; then
+	if dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$ZONE" SOA 2>/dev/null |
+		grep -q "^[^;]"; then
 		ok=1; break
 	fi
 	kill -0 $PID 2>/dev/null || break

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+struct zone;
 struct zone_rr;
 
 /* A listen address "IP:PORT" or "[IPv6]:PORT". */
@@ -66,9 +67,9 @@ struct srv_config {
 	char *identity;		   /* CH id.server; "" = hidden */
 
 	/* [zone] */
-	char *domain;
-	char *nsname;
-	char *nsadmin;
+	char *domain;  /* as written, without a trailing dot */
+	char *nsname;  /* absolute: always with a trailing dot */
+	char *nsadmin; /* absolute: always with a trailing dot */
 	struct srv_list records; /* zone-file syntax lines */
 	char *zone_file;	 /* optional extra zone file ("" = none) */
 	uint32_t default_ttl;	 /* for records without a TTL, default 3600 */
@@ -124,6 +125,14 @@ struct srv_config {
  */
 int srv_config_load(const char *file, char *const *envp,
 		    struct srv_config **out, char *err, size_t errlen);
+/*
+ * The same from a buffer (borrowed; need not be NUL-terminated): name is
+ * used in messages and as cfg->path. srv_config_load reads the file (at
+ * most 1 MiB) and calls this. For tests and the fuzz harness.
+ */
+int srv_config_load_buf(const char *name, const char *buf, size_t len,
+			char *const *envp, struct srv_config **out, char *err,
+			size_t errlen);
 void srv_config_free(struct srv_config *cfg);
 
 /* Print the effective configuration as INI, secrets shown as "********". */
@@ -133,11 +142,14 @@ void srv_config_dump(const struct srv_config *cfg, FILE *f);
  * past the end. */
 bool srv_config_key(size_t i, const char **section, const char **key);
 
-/* Parse "IP:PORT" / "[IPv6]:PORT" (0 or -1). */
+/* Parse "IP:PORT" / "[IPv6]:PORT", port 1..65535, no host names
+ * (0, or AD_EINVAL which is negative). */
 int srv_addr_parse(const char *s, struct srv_addr *out);
 /* Parse a CIDR the way Go's net.ParseCIDR does: "1.2.3.0/24",
  * "2001:db8::/32"; a mask is required; no leading zeros in IPv4 octets;
- * surrounding brackets are NOT accepted here (callers strip them). */
+ * surrounding brackets are NOT accepted here (callers strip them).
+ * Host bits may be set ("1.2.3.4/24"): addr gets the masked network
+ * (Go's IPNet.IP), text the input as written. 0 or AD_EINVAL. */
 int srv_cidr_parse(const char *s, struct srv_cidr *out);
 /* Does the address (AF_INET/AF_INET6 sockaddr) fall in the CIDR?
  * IPv4-mapped IPv6 addresses match IPv4 CIDRs. */
@@ -154,11 +166,23 @@ struct srv_records {
 	int *lines;   /* config line of each record (0: generated / env) */
 	size_t n;
 	void *storage; /* owned buffers */
+	/* where each record came from, for messages: the config file, the
+	 * [zone] file, "env ACMEDNS_ZONE_RECORD", or NULL for the generated
+	 * apex NS. Points into storage. */
+	const char **files;
 };
 
 /* 0, or nonzero with "FILE:LINE: message" in err. */
 int srv_records_build(const struct srv_config *cfg, struct srv_records *out,
 		      char *err, size_t errlen);
 void srv_records_free(struct srv_records *r);
+
+/*
+ * Build the static records of cfg and install them with zone_set_static()
+ * (all or nothing: on error z keeps its previous records). 0, or nonzero
+ * with "FILE:LINE: record: why" in err. z is borrowed.
+ */
+int srv_zone_load_static(struct zone *z, const struct srv_config *cfg,
+			 char *err, size_t errlen);
 
 #endif
