@@ -17,6 +17,7 @@
 #include "zones/zone.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,8 @@ make_zone(const struct srv_config *cfg, struct zone **out)
 		*out = NULL;
 		return 1;
 	}
+	/* ldns allocates per parsed record; hand that heap back */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -195,6 +198,7 @@ app_reload(struct app *a)
 		zone_node_count(a->zone), zone_serial(a->zone));
 	srv_config_free(a->cfg);
 	a->cfg = cfg;
+	malloc_trim(0);
 }
 
 static void
