@@ -242,15 +242,20 @@ dw_ctab_add(struct dw_ctab *t, size_t off)
 }
 
 /* Label start offsets of the (possibly compressed) name at msg[off], which
- * we wrote ourselves and so is well formed. Returns the label count. */
+ * we wrote ourselves and so is well formed. Returns the label count. The
+ * guard bounds labels (at most 127 in 255 bytes) and pointer hops apart,
+ * so a long name reached through several pointers is still walked to its
+ * end; a short count would make the suffix match below point at the wrong
+ * labels. */
 static unsigned
 label_offsets(const uint8_t *msg, size_t off, uint16_t *pos)
 {
 	unsigned m = 0;
-	for (unsigned guard = 0; guard < 128; guard++) {
+	for (unsigned hops = 0; hops < 128 && m < 128;) {
 		uint8_t l = msg[off];
 		if ((l & 0xC0) == 0xC0) {
 			off = (size_t)(l & 0x3F) << 8 | msg[off + 1];
+			hops++;
 			continue;
 		}
 		if (l == 0)
@@ -291,6 +296,10 @@ dw_name_write(struct dw_cur *c, const uint8_t *name, struct dw_ctab *t)
 			       label_eq(c->base + pos[m - 1 - j],
 					lab[k - 1 - j]))
 				j++;
+			/* a pointer holds 14 bits: a remembered name that
+			 * starts below 0x4000 may have later labels above */
+			while (j > 0 && pos[m - j] >= 0x4000)
+				j--;
 			if (j > best) {
 				best = j;
 				target = pos[m - j];

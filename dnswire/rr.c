@@ -168,7 +168,13 @@ dw_rdata_caa(struct dw_cur *c, uint8_t flags, const char *tag,
 	     const void *value, size_t vlen)
 {
 	size_t tl = strlen(tag);
-	if (tl < 1 || tl > 15) {
+	bool ok = tl >= 1 && tl <= 15;
+	/* RFC 8659 §4.1.1: the tag is US-ASCII letters and digits only */
+	for (size_t i = 0; ok && i < tl; i++)
+		ok = (tag[i] >= 'a' && tag[i] <= 'z') ||
+		     (tag[i] >= 'A' && tag[i] <= 'Z') ||
+		     (tag[i] >= '0' && tag[i] <= '9');
+	if (!ok) {
 		if (!c->err)
 			c->err = AD_EINVAL;
 		return;

@@ -37,7 +37,7 @@
 #define ENV_PREFIX "ACMEDNS_"
 
 enum cfg_type {
-	CT_STR,	   /* char * */
+	CT_STR,    /* char * */
 	CT_UINT,   /* uint32_t, min..max */
 	CT_BOOL,   /* bool */
 	CT_ENUM,   /* int (an enum), index into choices */
@@ -47,10 +47,10 @@ enum cfg_type {
 	CT_STRS,   /* struct srv_list (list) */
 };
 
-#define F_SECRET 0x01	/* dumped as ******** */
-#define F_LIST 0x02	/* may repeat; items accumulate */
+#define F_SECRET 0x01   /* dumped as ******** */
+#define F_LIST 0x02     /* may repeat; items accumulate */
 #define F_REQUIRED 0x04 /* must be non-empty after loading */
-#define F_ZONE 0x08	/* zone-file syntax: quoted ';' becomes \059 */
+#define F_ZONE 0x08     /* zone-file syntax: quoted ';' becomes \059 */
 
 typedef int (*cfg_check_fn)(char **value, char *why, size_t whylen);
 
@@ -62,7 +62,7 @@ struct cfg_desc {
 	size_t off_n; /* CT_ADDRS/CT_CIDRS: the count field */
 	uint32_t min, max;
 	const char *const *choices; /* CT_ENUM/CT_CHOICE, NULL-terminated */
-	const char *def;	    /* default, as text (NULL: empty) */
+	const char *def;            /* default, as text (NULL: empty) */
 	unsigned flags;
 	cfg_check_fn check; /* extra validation/normalisation, may be NULL */
 	const char *doc;
@@ -86,24 +86,45 @@ static const char *const account_key_types[] = {"ec256", "ec384", "rsa2048",
 
 #define OFF(field) offsetof(struct srv_config, field)
 #define STR(sec, key, field, def, flags, check, doc)                           \
-	{sec, key, CT_STR, OFF(field), 0, 0, 0, NULL, def, flags, check, doc}
+	{                                                                      \
+		sec, key, CT_STR, OFF(field), 0, 0, 0, NULL, def, flags,       \
+		    check, doc                                                 \
+	}
 #define UINT(sec, key, field, def, lo, hi, doc)                                \
-	{sec, key, CT_UINT, OFF(field), 0, lo, hi, NULL, def, 0, NULL, doc}
+	{                                                                      \
+		sec, key, CT_UINT, OFF(field), 0, lo, hi, NULL, def, 0, NULL,  \
+		    doc                                                        \
+	}
 #define BOOL(sec, key, field, def, doc)                                        \
-	{sec, key, CT_BOOL, OFF(field), 0, 0, 0, NULL, def, 0, NULL, doc}
+	{                                                                      \
+		sec, key, CT_BOOL, OFF(field), 0, 0, 0, NULL, def, 0, NULL,    \
+		    doc                                                        \
+	}
 #define ENUM(sec, key, field, choices, def, doc)                               \
-	{sec, key, CT_ENUM, OFF(field), 0, 0, 0, choices, def, 0, NULL, doc}
+	{                                                                      \
+		sec, key, CT_ENUM, OFF(field), 0, 0, 0, choices, def, 0, NULL, \
+		    doc                                                        \
+	}
 #define CHOICE(sec, key, field, choices, def, doc)                             \
-	{sec, key, CT_CHOICE, OFF(field), 0, 0, 0, choices, def, 0, NULL, doc}
+	{                                                                      \
+		sec, key, CT_CHOICE, OFF(field), 0, 0, 0, choices, def, 0,     \
+		    NULL, doc                                                  \
+	}
 #define ADDRS(sec, key, field, def, doc)                                       \
-	{sec,  key,  CT_ADDRS, OFF(field), OFF(n_##field), 0, 0, NULL,         \
-	 def, F_LIST, NULL, doc}
+	{                                                                      \
+		sec, key, CT_ADDRS, OFF(field), OFF(n_##field), 0, 0, NULL,    \
+		    def, F_LIST, NULL, doc                                     \
+	}
 #define CIDRS(sec, key, field, doc)                                            \
-	{sec,  key,    CT_CIDRS, OFF(field), OFF(n_##field), 0, 0, NULL,       \
-	 NULL, F_LIST, NULL,     doc}
+	{                                                                      \
+		sec, key, CT_CIDRS, OFF(field), OFF(n_##field), 0, 0, NULL,    \
+		    NULL, F_LIST, NULL, doc                                    \
+	}
 #define STRS(sec, key, field, flags, doc)                                      \
-	{sec, key, CT_STRS, OFF(field), 0, 0, 0, NULL, NULL, F_LIST | flags,   \
-	 NULL, doc}
+	{                                                                      \
+		sec, key, CT_STRS, OFF(field), 0, 0, 0, NULL, NULL,            \
+		    F_LIST | flags, NULL, doc                                  \
+	}
 
 #define TTL_MAX 2147483647u /* RFC 2181 §8 */
 
@@ -112,112 +133,107 @@ static const char *const account_key_types[] = {"ec256", "ec384", "rsa2048",
  * of one section stay together.
  */
 static const struct cfg_desc cfg_table[] = {
-	STR("server", "user", user, NULL, 0, NULL,
-	    "drop to this user after binding sockets (empty: stay)"),
-	STR("server", "group", group, NULL, 0, NULL,
-	    "drop to this group (empty: the user's primary group)"),
-	CHOICE("server", "log_level", log_level, log_levels, "info",
-	       "error | warning | info | debug"),
+    STR("server", "user", user, NULL, 0, NULL,
+	"drop to this user after binding sockets (empty: stay)"),
+    STR("server", "group", group, NULL, 0, NULL,
+	"drop to this group (empty: the user's primary group)"),
+    CHOICE("server", "log_level", log_level, log_levels, "info",
+	   "error | warning | info | debug"),
 
-	ADDRS("dns", "listen", dns_listen, "127.0.0.1:5353",
-	      "IP:PORT or [IPv6]:PORT, UDP and TCP (list)"),
-	UINT("dns", "edns_size", edns_size, "1232", 512, 4096,
-	     "EDNS0 UDP payload size we advertise"),
-	UINT("dns", "tcp_idle_timeout", tcp_idle_timeout, "10", 1, 300,
-	     "seconds before an idle TCP connection is closed"),
-	UINT("dns", "tcp_max_clients", tcp_max_clients, "1024", 1, 65535,
-	     "concurrent TCP connections"),
-	UINT("dns", "tcp_max_queries", tcp_max_queries, "10000", 1,
-	     UINT32_MAX, "queries per TCP connection"),
-	STR("dns", "version", version, NULL, 0, check_txt,
-	    "CH TXT version.bind answer (empty: hidden)"),
-	STR("dns", "identity", identity, NULL, 0, check_txt,
-	    "CH TXT id.server answer (empty: hidden)"),
+    ADDRS("dns", "listen", dns_listen, "127.0.0.1:5353",
+	  "IP:PORT or [IPv6]:PORT, UDP and TCP (list)"),
+    UINT("dns", "edns_size", edns_size, "1232", 512, 4096,
+	 "EDNS0 UDP payload size we advertise"),
+    UINT("dns", "tcp_idle_timeout", tcp_idle_timeout, "10", 1, 300,
+	 "seconds before an idle TCP connection is closed"),
+    UINT("dns", "tcp_max_clients", tcp_max_clients, "1024", 1, 65535,
+	 "concurrent TCP connections"),
+    UINT("dns", "tcp_max_queries", tcp_max_queries, "10000", 1, UINT32_MAX,
+	 "queries per TCP connection"),
+    STR("dns", "version", version, NULL, 0, check_txt,
+	"CH TXT version.bind answer (empty: hidden)"),
+    STR("dns", "identity", identity, NULL, 0, check_txt,
+	"CH TXT id.server answer (empty: hidden)"),
 
-	STR("zone", "domain", domain, NULL, F_REQUIRED, check_domain,
-	    "the zone acmedns is authoritative for"),
-	STR("zone", "nsname", nsname, NULL, F_REQUIRED, check_fqdn,
-	    "name server name (SOA MNAME and the apex NS)"),
-	STR("zone", "nsadmin", nsadmin, NULL, F_REQUIRED, check_fqdn,
-	    "SOA RNAME, the zone contact as a name"),
-	STRS("zone", "record", records, F_ZONE,
-	     "a static record in zone-file syntax (list)"),
-	STR("zone", "file", zone_file, NULL, 0, NULL,
-	    "extra zone file with static records (its SOA is ignored)"),
-	UINT("zone", "default_ttl", default_ttl, "3600", 0, TTL_MAX,
-	     "TTL of records written without one"),
-	UINT("zone", "soa_ttl", soa_ttl, "3600", 0, TTL_MAX, "TTL of the SOA"),
-	UINT("zone", "refresh", refresh, "3600", 0, TTL_MAX, "SOA REFRESH"),
-	UINT("zone", "retry", retry, "600", 0, TTL_MAX, "SOA RETRY"),
-	UINT("zone", "expire", expire, "86400", 0, TTL_MAX, "SOA EXPIRE"),
-	UINT("zone", "minimum", minimum, "300", 0, 86400,
-	     "SOA MINIMUM: negative-caching TTL (RFC 2308)"),
-	UINT("zone", "txt_ttl", txt_ttl, "1", 0, 86400,
-	     "TTL of challenge TXT answers"),
+    STR("zone", "domain", domain, NULL, F_REQUIRED, check_domain,
+	"the zone acmedns is authoritative for"),
+    STR("zone", "nsname", nsname, NULL, F_REQUIRED, check_fqdn,
+	"name server name (SOA MNAME and the apex NS)"),
+    STR("zone", "nsadmin", nsadmin, NULL, F_REQUIRED, check_fqdn,
+	"SOA RNAME, the zone contact as a name"),
+    STRS("zone", "record", records, F_ZONE,
+	 "a static record in zone-file syntax (list)"),
+    STR("zone", "file", zone_file, NULL, 0, NULL,
+	"extra zone file with static records (its SOA is ignored)"),
+    UINT("zone", "default_ttl", default_ttl, "3600", 0, TTL_MAX,
+	 "TTL of records written without one"),
+    UINT("zone", "soa_ttl", soa_ttl, "3600", 0, TTL_MAX, "TTL of the SOA"),
+    UINT("zone", "refresh", refresh, "3600", 0, TTL_MAX, "SOA REFRESH"),
+    UINT("zone", "retry", retry, "600", 0, TTL_MAX, "SOA RETRY"),
+    UINT("zone", "expire", expire, "86400", 0, TTL_MAX, "SOA EXPIRE"),
+    UINT("zone", "minimum", minimum, "300", 0, 86400,
+	 "SOA MINIMUM: negative-caching TTL (RFC 2308)"),
+    UINT("zone", "txt_ttl", txt_ttl, "1", 0, 86400,
+	 "TTL of challenge TXT answers"),
 
-	ADDRS("api", "listen", api_listen, "127.0.0.1:8053",
-	      "REST API IP:PORT or [IPv6]:PORT (list)"),
-	ENUM("api", "tls", tls, tls_modes, "none",
-	     "none | file | acme (certificate from the ACME engine)"),
-	STR("api", "tls_cert", tls_cert, NULL, 0, NULL,
-	    "certificate chain PEM for tls = file"),
-	STR("api", "tls_key", tls_key, NULL, 0, NULL,
-	    "private key PEM for tls = file"),
-	UINT("api", "txt_slots", txt_slots, "2", 1, 64,
-	     "TXT values kept per registration (acme-dns: 2)"),
-	UINT("api", "txt_max_age", txt_max_age, "0", 0, UINT32_MAX,
-	     "seconds a TXT value is served (0: until replaced)"),
-	BOOL("api", "disable_registration", disable_registration, "false",
-	     "refuse POST /register"),
-	CIDRS("api", "registration_allowfrom", registration_allowfrom,
-	      "CIDRs allowed to POST /register (list; empty: any)"),
-	STR("api", "registration_token", registration_token, NULL, F_SECRET,
-	    NULL, "if set, /register needs this bearer token"),
-	STRS("api", "cors_origins", cors_origins, 0,
-	     "allowed CORS origins (list)"),
-	BOOL("api", "use_header", use_header, "false",
-	     "take the client IP from header_name (behind a proxy)"),
-	STR("api", "header_name", header_name, "X-Forwarded-For", 0,
-	    check_token, "header holding the client IP"),
-	CIDRS("api", "trusted_proxies", trusted_proxies,
-	      "proxies whose header_name is believed (list; empty: any)"),
+    ADDRS("api", "listen", api_listen, "127.0.0.1:8053",
+	  "REST API IP:PORT or [IPv6]:PORT (list)"),
+    ENUM("api", "tls", tls, tls_modes, "none",
+	 "none | file | acme (certificate from the ACME engine)"),
+    STR("api", "tls_cert", tls_cert, NULL, 0, NULL,
+	"certificate chain PEM for tls = file"),
+    STR("api", "tls_key", tls_key, NULL, 0, NULL,
+	"private key PEM for tls = file"),
+    UINT("api", "txt_slots", txt_slots, "2", 1, 64,
+	 "TXT values kept per registration (acme-dns: 2)"),
+    UINT("api", "txt_max_age", txt_max_age, "0", 0, UINT32_MAX,
+	 "seconds a TXT value is served (0: until replaced)"),
+    BOOL("api", "disable_registration", disable_registration, "false",
+	 "refuse POST /register"),
+    CIDRS("api", "registration_allowfrom", registration_allowfrom,
+	  "CIDRs allowed to POST /register (list; empty: any)"),
+    STR("api", "registration_token", registration_token, NULL, F_SECRET, NULL,
+	"if set, /register needs this bearer token"),
+    STRS("api", "cors_origins", cors_origins, 0, "allowed CORS origins (list)"),
+    BOOL("api", "use_header", use_header, "false",
+	 "take the client IP from header_name (behind a proxy)"),
+    STR("api", "header_name", header_name, "X-Forwarded-For", 0, check_token,
+	"header holding the client IP"),
+    CIDRS("api", "trusted_proxies", trusted_proxies,
+	  "proxies whose header_name is believed (list; empty: any)"),
 
-	STR("store", "path", store_path, "./data/acmedns.db", 0, NULL,
-	    "SQLite database file"),
+    STR("store", "path", store_path, "./data/acmedns.db", 0, NULL,
+	"SQLite database file"),
 
-	STR("acme", "directory", directory, NULL, 0, check_url,
-	    "ACME directory URL (empty: no ACME engine)"),
-	STR("acme", "ca_bundle", ca_bundle, NULL, 0, NULL,
-	    "extra CA certificates (PEM) trusted for the directory"),
-	STR("acme", "email", email, NULL, 0, NULL, "ACME account contact"),
-	STR("acme", "resolver", resolver, NULL, 0, check_resolver,
-	    "IP[:PORT] for delegation checks (empty: system resolver)"),
-	STR("acme", "eab_kid", eab_kid, NULL, 0, NULL,
-	    "external account binding key id"),
-	STR("acme", "eab_hmac_key", eab_hmac_key, NULL, F_SECRET, NULL,
-	    "external account binding HMAC key (base64url)"),
-	CHOICE("acme", "key_type", key_type, key_types, "ec256",
-	       "certificate key: ec256 | ec384 | rsa2048 | rsa3072 | rsa4096"),
-	CHOICE("acme", "account_key_type", account_key_type,
-	       account_key_types, "ec256",
-	       "account key: ec256 | ec384 | rsa2048 | rsa4096"),
-	STR("acme", "preferred_chain", preferred_chain, NULL, 0, NULL,
-	    "issuer CN of the preferred alternate chain"),
-	STR("acme", "profile", profile, NULL, 0, NULL,
-	    "ACME certificate profile name (empty: CA default)"),
+    STR("acme", "directory", directory, NULL, 0, check_url,
+	"ACME directory URL (empty: no ACME engine)"),
+    STR("acme", "ca_bundle", ca_bundle, NULL, 0, NULL,
+	"extra CA certificates (PEM) trusted for the directory"),
+    STR("acme", "email", email, NULL, 0, NULL, "ACME account contact"),
+    STR("acme", "resolver", resolver, NULL, 0, check_resolver,
+	"IP[:PORT] for delegation checks (empty: system resolver)"),
+    STR("acme", "eab_kid", eab_kid, NULL, 0, NULL,
+	"external account binding key id"),
+    STR("acme", "eab_hmac_key", eab_hmac_key, NULL, F_SECRET, NULL,
+	"external account binding HMAC key (base64url)"),
+    CHOICE("acme", "key_type", key_type, key_types, "ec256",
+	   "certificate key: ec256 | ec384 | rsa2048 | rsa3072 | rsa4096"),
+    CHOICE("acme", "account_key_type", account_key_type, account_key_types,
+	   "ec256", "account key: ec256 | ec384 | rsa2048 | rsa4096"),
+    STR("acme", "preferred_chain", preferred_chain, NULL, 0, NULL,
+	"issuer CN of the preferred alternate chain"),
+    STR("acme", "profile", profile, NULL, 0, NULL,
+	"ACME certificate profile name (empty: CA default)"),
 
-	STR("certs", "dir", certs_dir, "./data/certs", 0, NULL,
-	    "where certificate files are written"),
-	STR("certs", "deploy_hook", deploy_hook, NULL, 0, NULL,
-	    "command run after a certificate is written"),
-	UINT("certs", "hook_timeout", hook_timeout, "60", 1, 3600,
-	     "seconds before the deploy hook is killed"),
+    STR("certs", "dir", certs_dir, "./data/certs", 0, NULL,
+	"where certificate files are written"),
+    STR("certs", "deploy_hook", deploy_hook, NULL, 0, NULL,
+	"command run after a certificate is written"),
+    UINT("certs", "hook_timeout", hook_timeout, "60", 1, 3600,
+	 "seconds before the deploy hook is killed"),
 };
 
 #define NKEYS AD_ARRAY_SIZE(cfg_table)
-
-static const char *const sections[] = {"server", "dns",	  "zone", "api",
-				       "store",	 "acme", "certs", NULL};
 
 /* ------------------------------------------------------------------ */
 /* field access */
@@ -272,8 +288,15 @@ name_ok(const char *v, char *why, size_t n)
 
 	if (!*v)
 		return 0; /* empty: the REQUIRED check reports it */
-	if (strcmp(v, ".") == 0 || strcmp(v, "@") == 0 ||
-	    dw_name_from_str(v, NULL, wire, &len) != 0 || len <= 1) {
+	/* host-name characters; '\\' for an escaped dot in a mailbox */
+	for (const char *c = v; *c; c++) {
+		if (!isalnum((unsigned char)*c) && !strchr("-_.\\", *c)) {
+			snprintf(why, n, "not a valid domain name");
+			return AD_EINVAL;
+		}
+	}
+	if (strcmp(v, ".") == 0 || dw_name_from_str(v, NULL, wire, &len) != 0 ||
+	    len <= 1) {
 		snprintf(why, n, "not a valid domain name");
 		return AD_EINVAL;
 	}
@@ -355,8 +378,7 @@ check_token(char **v, char *why, size_t n)
 	return 0;
 }
 
-static int
-parse_ipv4(const char *s, size_t len, uint8_t out[4]);
+static int parse_ipv4(const char *s, size_t len, uint8_t out[4]);
 
 /* "", an IP address, or IP:PORT / [IPv6]:PORT */
 static int
@@ -433,7 +455,8 @@ parse_ipv6(const char *s, size_t len, uint8_t out[16])
 			return AD_EINVAL;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	/* glibc is lenient in places Go is not: check the IPv4 tail ourselves */
+	/* glibc is lenient in places Go is not: check the IPv4 tail ourselves
+	 */
 	if ((dot = strchr(buf, '.'))) {
 		const char *tail = strrchr(buf, ':');
 		uint8_t v4[4];
@@ -511,8 +534,8 @@ mask_bits(uint8_t *a, size_t alen, unsigned prefix)
 {
 	for (size_t i = 0; i < alen; i++) {
 		unsigned keep = prefix >= 8 * (i + 1) ? 8
-				: prefix > 8 * i     ? prefix - 8 * (unsigned)i
-						     : 0;
+				: prefix > 8 * i      ? prefix - 8 * (unsigned)i
+						      : 0;
 		a[i] &= (uint8_t)(0xff00u >> keep);
 	}
 }
@@ -560,7 +583,7 @@ srv_cidr_parse(const char *s, struct srv_cidr *out)
 	return 0;
 }
 
-static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0,
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0,    0,
 					    0, 0, 0, 0, 0xff, 0xff};
 
 static bool
@@ -590,7 +613,8 @@ srv_cidr_match(const struct srv_cidr *c, const struct sockaddr *sa)
 	unsigned prefix = c->prefix;
 
 	if (sa->sa_family == AF_INET) {
-		ip = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		ip = (const uint8_t *)&((const struct sockaddr_in *)sa)
+			 ->sin_addr;
 		iplen = 4;
 	} else if (sa->sa_family == AF_INET6) {
 		ip = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
@@ -623,8 +647,8 @@ srv_cidr_match(const struct srv_cidr *c, const struct sockaddr *sa)
 static bool
 is_list_sep(char c, bool any_space)
 {
-	return c == '\n' || (any_space && (c == ',' || c == ' ' || c == '\t' ||
-					   c == '\r'));
+	return c == '\n' ||
+	       (any_space && (c == ',' || c == ' ' || c == '\t' || c == '\r'));
 }
 
 /*
@@ -672,8 +696,8 @@ list_add(struct srv_config *cfg, const struct cfg_desc *d, const char *v,
 }
 
 static int
-list_add_split(struct srv_config *cfg, const struct cfg_desc *d,
-	       const char *v, int line, char *why, size_t n)
+list_add_split(struct srv_config *cfg, const struct cfg_desc *d, const char *v,
+	       int line, char *why, size_t n)
 {
 	bool any = d->type != CT_STRS;
 
@@ -690,7 +714,8 @@ list_add_split(struct srv_config *cfg, const struct cfg_desc *d,
 		char *s = item, *e = item + l;
 		while (*s == ' ' || *s == '\t' || *s == '\r')
 			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		while (e > s &&
+		       (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 			*--e = '\0';
 		int r = *s ? list_add(cfg, d, s, line, why, n) : 0;
 		free(item);
@@ -754,10 +779,12 @@ set_value(struct srv_config *cfg, const struct cfg_desc *d, const char *v,
 	for (const char *c = v; *c; c++) {
 		unsigned char ch = (unsigned char)*c;
 		/* newlines separate the items of a list from the environment */
-		if (ch == '\t' || (d->flags & F_LIST && (ch == '\n' || ch == '\r')))
+		if (ch == '\t' ||
+		    (d->flags & F_LIST && (ch == '\n' || ch == '\r')))
 			continue;
 		if (ch < 0x20 || ch == 0x7f) {
-			snprintf(why, n, "control character 0x%02x in value", ch);
+			snprintf(why, n, "control character 0x%02x in value",
+				 ch);
 			return AD_EINVAL;
 		}
 	}
@@ -859,16 +886,15 @@ struct loader {
 	const char *name; /* file name for messages */
 	const char *buf;  /* whole file */
 	size_t len, pos;
-	int line;	   /* current line (the one inih is looking at) */
-	int seen[NKEYS];   /* line where the file first set each key */
+	int line;        /* current line (the one inih is looking at) */
+	int seen[NKEYS]; /* line where the file first set each key */
 	char *err;
 	size_t errlen;
 	bool failed;
 };
 
-static void
-fail(struct loader *L, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void fail(struct loader *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 fail(struct loader *L, int line, const char *fmt, ...)
@@ -898,12 +924,13 @@ find_key(const char *section, const char *key)
 	return NULL;
 }
 
+/* sections are the ones the table names */
 static bool
 known_section(const char *s, size_t len)
 {
-	for (size_t i = 0; sections[i]; i++)
-		if (strlen(sections[i]) == len &&
-		    !strncasecmp(sections[i], s, len))
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strlen(cfg_table[i].section) == len &&
+		    !strncasecmp(cfg_table[i].section, s, len))
 			return true;
 	return false;
 }
@@ -976,7 +1003,8 @@ cfg_reader(char *str, int num, void *stream)
 	struct loader *L = stream;
 	const char *p, *nl, *end;
 	size_t rawlen, o = 0;
-	bool q = false, was_space = false;
+	bool q = false, was_space = false, seen_delim = false;
+	bool value_start = false;
 
 	if (L->failed || L->pos >= L->len)
 		return NULL;
@@ -1012,17 +1040,24 @@ cfg_reader(char *str, int num, void *stream)
 		if (c == '\\' && p + 1 < end) {
 			str[o++] = c;
 			str[o++] = *++p;
-			was_space = false;
+			was_space = value_start = false;
 			continue;
 		}
+		/* a comment may also start right at the value ("key =# c"),
+		 * where inih would not see one */
+		if (!q && (c == '#' || (c == ';' && value_start)) &&
+		    (was_space || value_start || o == 0))
+			break;
 		if (c == '"')
 			q = !q;
-		else if (!q && c == '#' && (was_space || o == 0))
-			break;
 		else if (q && c == ';')
 			c = SEMI_MARK;
 		str[o++] = c;
 		was_space = c == ' ' || c == '\t';
+		if ((c == '=' || c == ':') && !seen_delim)
+			seen_delim = value_start = true;
+		else if (!was_space)
+			value_start = false;
 	}
 	while (o > 0 && (str[o - 1] == ' ' || str[o - 1] == '\t'))
 		o--;
@@ -1092,7 +1127,8 @@ cfg_handler(void *user, const char *section, const char *name,
 	}
 	size_t idx = (size_t)(d - cfg_table);
 	if (!(d->flags & F_LIST) && L->seen[idx]) {
-		fail(L, L->line, "duplicate key '%s' in [%s] (first set on line %d)",
+		fail(L, L->line,
+		     "duplicate key '%s' in [%s] (first set on line %d)",
 		     d->key, d->section, L->seen[idx]);
 		return 0;
 	}
@@ -1110,7 +1146,8 @@ cfg_handler(void *user, const char *section, const char *name,
 	r = set_value(L->cfg, d, v, L->line, why, sizeof(why));
 	free(v);
 	if (r != 0) {
-		fail(L, L->line, "invalid [%s] %s: %s", d->section, d->key, why);
+		fail(L, L->line, "invalid [%s] %s: %s", d->section, d->key,
+		     why);
 		return 0;
 	}
 	return 1;
@@ -1120,8 +1157,8 @@ cfg_handler(void *user, const char *section, const char *name,
 static void
 env_name(const struct cfg_desc *d, char *buf, size_t n)
 {
-	size_t o = (size_t)snprintf(buf, n, "%s%s_%s", ENV_PREFIX, d->section,
-				    d->key);
+	size_t o =
+	    (size_t)snprintf(buf, n, "%s%s_%s", ENV_PREFIX, d->section, d->key);
 	for (size_t i = strlen(ENV_PREFIX); i < o && i < n; i++)
 		buf[i] = (char)toupper((unsigned char)buf[i]);
 }
@@ -1297,8 +1334,8 @@ srv_config_load(const char *file, char *const *envp, struct srv_config **out,
 			 strerror(errno));
 		r = AD_EIO;
 	} else if (len > CFG_FILE_MAX) {
-		snprintf(err, errlen, "%s: file too large (max %d bytes)",
-			 file, CFG_FILE_MAX);
+		snprintf(err, errlen, "%s: file too large (max %d bytes)", file,
+			 CFG_FILE_MAX);
 		r = AD_ELIMIT;
 	} else {
 		r = srv_config_load_buf(file, buf, len, envp, out, err, errlen);
@@ -1363,7 +1400,8 @@ dump_key(const struct srv_config *cfg, const struct cfg_desc *d, FILE *f)
 			d->choices[*(int *)field(cfg, d->off)]);
 		break;
 	case CT_ADDRS: {
-		const struct srv_addr *a = *(struct srv_addr **)field(cfg, d->off);
+		const struct srv_addr *a =
+		    *(struct srv_addr **)field(cfg, d->off);
 		size_t n = *(size_t *)field(cfg, d->off_n);
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, "%s = %s\n", d->key, a[i].text);
@@ -1372,7 +1410,8 @@ dump_key(const struct srv_config *cfg, const struct cfg_desc *d, FILE *f)
 		break;
 	}
 	case CT_CIDRS: {
-		const struct srv_cidr *c = *(struct srv_cidr **)field(cfg, d->off);
+		const struct srv_cidr *c =
+		    *(struct srv_cidr **)field(cfg, d->off);
 		size_t n = *(size_t *)field(cfg, d->off_n);
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, "%s = %s\n", d->key, c[i].text);

@@ -135,7 +135,11 @@ int srv_config_load_buf(const char *name, const char *buf, size_t len,
 			size_t errlen);
 void srv_config_free(struct srv_config *cfg);
 
-/* Print the effective configuration as INI, secrets shown as "********". */
+/* Print the effective configuration as INI, secrets shown as "********":
+ * every key of the table under its [section], preceded by a "# doc" line;
+ * list keys one line per item, an empty list as "# key =". The output
+ * loads again with srv_config_load (as long as no line exceeds the 199
+ * character limit, which only values from the environment can cause). */
 void srv_config_dump(const struct srv_config *cfg, FILE *f);
 
 /* Iterate the descriptor table: for documentation tests. Returns false

@@ -42,9 +42,8 @@ struct builder {
 	size_t errlen;
 };
 
-static void
-errf(struct builder *b, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void errf(struct builder *b, const char *file, int line, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
 
 /* "FILE:LINE: record: ...", or "FILE: record: ..." when there is no line */
 static void
@@ -84,11 +83,11 @@ add_rr(struct builder *b, const uint8_t *owner, size_t olen, uint16_t type,
 		memcpy(blk + olen, rdata, rdlen);
 	b->st->blocks[r->n] = blk;
 	r->rrs[r->n] = (struct zone_rr){
-		.owner = blk,
-		.type = type,
-		.ttl = ttl,
-		.rdata = blk + olen,
-		.rdlen = (uint16_t)rdlen,
+	    .owner = blk,
+	    .type = type,
+	    .ttl = ttl,
+	    .rdata = blk + olen,
+	    .rdlen = (uint16_t)rdlen,
 	};
 	r->lines[r->n] = line;
 	r->files[r->n] = file;
@@ -151,8 +150,8 @@ add_ldns_rr(struct builder *b, const ldns_rr *rr, const char *file, int line)
 		rc = AD_ENOTZONE;
 		goto out;
 	}
-	add_rr(b, wire, olen, (uint16_t)ldns_rr_get_type(rr),
-	       ldns_rr_ttl(rr), wire + olen, rdlen, file, line);
+	add_rr(b, wire, olen, (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
+	       wire + olen, rdlen, file, line);
 out:
 	ldns_buffer_free(buf);
 	return rc;
@@ -213,7 +212,7 @@ add_zone_file(struct builder *b, const struct srv_config *cfg,
 	while (rc == 0 && !feof(fp)) {
 		ldns_rr *rr = NULL;
 		ldns_status s =
-			ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		    ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
 		switch (s) {
 		case LDNS_STATUS_OK:
 			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
@@ -252,7 +251,8 @@ add_apex_ns(struct builder *b, const struct srv_config *cfg)
 	size_t nslen;
 
 	if (dw_name_from_str(cfg->nsname, NULL, ns, &nslen) != 0) {
-		snprintf(b->err, b->errlen, "%s: [zone] nsname: not a valid name",
+		snprintf(b->err, b->errlen,
+			 "%s: [zone] nsname: not a valid name",
 			 b->st->cfg_path);
 		return AD_EMALF;
 	}

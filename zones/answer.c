@@ -239,6 +239,8 @@ answer_in(struct ctx *x, const struct dw_query *q)
 	const uint8_t *owner = NULL;
 	uint16_t ptr = DW_HDR_LEN;
 	int res = R_NXDOMAIN;
+	const struct zone_node *seen[CNAME_HOPS + 1];
+	bool loop = false;
 
 	memcpy(ln, q->qname, len);
 	dw_name_lower(ln);
@@ -249,6 +251,14 @@ answer_in(struct ctx *x, const struct dw_query *q)
 			res = R_NXDOMAIN;
 			break;
 		}
+		/* a CNAME loop: this node's records are in the answer
+		 * already; stop rather than repeat them (the resolver sees
+		 * the loop) */
+		for (unsigned i = 0; i < hop && !loop; i++)
+			loop = seen[i] == n;
+		if (loop)
+			break;
+		seen[hop] = n;
 		res = answer_node(x, n, owner, ptr, q->qtype, &target);
 		if (!target || x->c.err)
 			break;

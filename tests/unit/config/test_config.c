@@ -132,33 +132,32 @@ static void
 test_every_type(void **state)
 {
 	(void)state;
-	struct srv_config *c = load(
-		"[server]\n"
-		"user = nobody\n"
-		"log_level = DEBUG\n"
-		"[dns]\n"
-		"listen = 192.0.2.1:53\n"
-		"listen = [2001:db8::1]:53, 0.0.0.0:5300\n"
-		"edns_size = 4096\n"
-		"version = acmedns 1.0\n" ZONE_MIN
-		"record = ns1 A 127.0.0.1\n"
-		"record = @ TXT \"hello\"\n"
-		"[api]\n"
-		"tls = file\n"
-		"tls_cert = /c.pem\n"
-		"tls_key = /k.pem\n"
-		"txt_slots = 64\n"
-		"disable_registration = yes\n"
-		"use_header = On\n"
-		"registration_allowfrom = 10.0.0.0/8\n"
-		"registration_allowfrom = 2001:db8::/32 192.0.2.7/32\n"
-		"cors_origins = https://a.example\n"
-		"cors_origins = *\n"
-		"[acme]\n"
-		"key_type = rsa3072\n"
-		"account_key_type = ec384\n"
-		"resolver = 127.0.0.1:5300\n"
-		"directory = https://127.0.0.1:14000/dir\n");
+	struct srv_config *c =
+	    load("[server]\n"
+		 "user = nobody\n"
+		 "log_level = DEBUG\n"
+		 "[dns]\n"
+		 "listen = 192.0.2.1:53\n"
+		 "listen = [2001:db8::1]:53, 0.0.0.0:5300\n"
+		 "edns_size = 4096\n"
+		 "version = acmedns 1.0\n" ZONE_MIN "record = ns1 A 127.0.0.1\n"
+		 "record = @ TXT \"hello\"\n"
+		 "[api]\n"
+		 "tls = file\n"
+		 "tls_cert = /c.pem\n"
+		 "tls_key = /k.pem\n"
+		 "txt_slots = 64\n"
+		 "disable_registration = yes\n"
+		 "use_header = On\n"
+		 "registration_allowfrom = 10.0.0.0/8\n"
+		 "registration_allowfrom = 2001:db8::/32 192.0.2.7/32\n"
+		 "cors_origins = https://a.example\n"
+		 "cors_origins = *\n"
+		 "[acme]\n"
+		 "key_type = rsa3072\n"
+		 "account_key_type = ec384\n"
+		 "resolver = 127.0.0.1:5300\n"
+		 "directory = https://127.0.0.1:14000/dir\n");
 
 	assert_string_equal(c->user, "nobody");
 	assert_string_equal(c->log_level, "debug"); /* canonical */
@@ -200,10 +199,10 @@ static void
 test_ranges(void **state)
 {
 	(void)state;
-	struct srv_config *c = load("[dns]\nedns_size = 512\n"
-				    "tcp_idle_timeout = 300\n"
-				    "tcp_max_clients = 65535\n" ZONE_MIN
-				    "[api]\ntxt_slots = 1\n");
+	struct srv_config *c =
+	    load("[dns]\nedns_size = 512\n"
+		 "tcp_idle_timeout = 300\n"
+		 "tcp_max_clients = 65535\n" ZONE_MIN "[api]\ntxt_slots = 1\n");
 	assert_int_equal(c->edns_size, 512);
 	assert_int_equal(c->tcp_idle_timeout, 300);
 	assert_int_equal(c->tcp_max_clients, 65535);
@@ -257,6 +256,10 @@ test_ranges(void **state)
 		   "not a CIDR (e.g. 192.0.2.0/24, 2001:db8::/32)");
 	load_fails("[zone]\ndomain = bad..name\n",
 		   "t.conf:2: invalid [zone] domain: not a valid domain name");
+	load_fails("[zone]\nnsadmin = admin@example.test\n",
+		   "t.conf:2: invalid [zone] nsadmin: not a valid domain name");
+	load_fails("[zone]\nnsname = .\n",
+		   "t.conf:2: invalid [zone] nsname: not a valid domain name");
 	load_fails("[api]\nheader_name = X Real IP\n",
 		   "t.conf:2: invalid [api] header_name: not a valid HTTP "
 		   "header name");
@@ -297,7 +300,8 @@ test_errors_with_lines(void **state)
 		   "t.conf:2: control character 0x02 in line");
 
 	/* a section header may carry a comment */
-	struct srv_config *c = load("[dns] # comment\n[api] ; comment\n" ZONE_MIN);
+	struct srv_config *c =
+	    load("[dns] # comment\n[api] ; comment\n" ZONE_MIN);
 	srv_config_free(c);
 }
 
@@ -327,16 +331,16 @@ static void
 test_comments_and_quotes(void **state)
 {
 	(void)state;
-	struct srv_config *c = load(
-		"[dns]\n"
-		"version = v1 # a comment\n"
-		"identity = id#not-a-comment ; inih comment\n" ZONE_MIN
-		"record = a TXT \"x # y\" # comment\n"
-		"record = b TXT \"p;q\" \"r ; s\" ; comment\n"
-		"record = c TXT \"esc \\\" # still quoted\"\n"
-		"  record = d A 192.0.2.1\n"
-		"[api]\n"
-		"\tregistration_token = t;ok\n");
+	struct srv_config *c =
+	    load("[dns]\n"
+		 "version = v1 # a comment\n"
+		 "identity = id#not-a-comment ; inih comment\n" ZONE_MIN
+		 "record = a TXT \"x # y\" # comment\n"
+		 "record = b TXT \"p;q\" \"r ; s\" ; comment\n"
+		 "record = c TXT \"esc \\\" # still quoted\"\n"
+		 "  record = d A 192.0.2.1\n"
+		 "[api]\n"
+		 "\tregistration_token = t;ok\n");
 	assert_string_equal(c->version, "v1");
 	assert_string_equal(c->identity, "id#not-a-comment");
 	assert_int_equal(c->records.n, 4);
@@ -351,6 +355,14 @@ test_comments_and_quotes(void **state)
 	assert_string_equal(c->registration_token, "t;ok");
 	srv_config_free(c);
 
+	/* a comment right at the value, where inih alone would not see one */
+	c = load("[dns]\nversion =# nothing\nidentity =;nothing\n" ZONE_MIN
+		 "[acme]\nemail = a@b # c\n");
+	assert_string_equal(c->version, "");
+	assert_string_equal(c->identity, "");
+	assert_string_equal(c->email, "a@b");
+	srv_config_free(c);
+
 	/* CRLF and a byte order mark */
 	c = load("\xef\xbb\xbf[dns]\r\nedns_size = 1400\r\n" ZONE_MIN);
 	assert_int_equal(c->edns_size, 1400);
@@ -362,27 +374,27 @@ test_env(void **state)
 {
 	(void)state;
 	char *env1[] = {
-		"PATH=/bin",
-		"ACMEDNS_CONFIG=/etc/acmedns.conf",
-		"ACMEDNS_DNS_EDNS_SIZE=4000",
-		"ACMEDNS_DNS_LISTEN=10.0.0.1:53,[::1]:53\n 127.0.0.2:53 ",
-		"ACMEDNS_ZONE_RECORD=a A 192.0.2.1\nb TXT \"x;y\"\n",
-		"ACMEDNS_API_USE_HEADER=true",
-		"ACMEDNS_API_TLS=file",
-		"ACMEDNS_API_TLS_CERT=/c",
-		"ACMEDNS_API_TLS_KEY=/k",
-		"ACMEDNS_SERVER_USER= nobody ",
-		"ACMEDNS_CERTS_DIR=/var/lib/acmedns/certs",
-		"ACMEDNS_ACME_EAB_KID=kid",
-		"ACMEDNS_ACME_EAB_HMAC_KEY=c2VjcmV0",
-		NULL,
+	    "PATH=/bin",
+	    "ACMEDNS_CONFIG=/etc/acmedns.conf",
+	    "ACMEDNS_DNS_EDNS_SIZE=4000",
+	    "ACMEDNS_DNS_LISTEN=10.0.0.1:53,[::1]:53\n 127.0.0.2:53 ",
+	    "ACMEDNS_ZONE_RECORD=a A 192.0.2.1\nb TXT \"x;y\"\n",
+	    "ACMEDNS_API_USE_HEADER=true",
+	    "ACMEDNS_API_TLS=file",
+	    "ACMEDNS_API_TLS_CERT=/c",
+	    "ACMEDNS_API_TLS_KEY=/k",
+	    "ACMEDNS_SERVER_USER= nobody ",
+	    "ACMEDNS_CERTS_DIR=/var/lib/acmedns/certs",
+	    "ACMEDNS_ACME_EAB_KID=kid",
+	    "ACMEDNS_ACME_EAB_HMAC_KEY=c2VjcmV0",
+	    NULL,
 	};
-	struct srv_config *c = load_env("[dns]\n"
-					"listen = 192.0.2.1:53\n"
-					"listen = 192.0.2.2:53\n"
-					"edns_size = 1400\n" ZONE_MIN
-					"record = c A 192.0.2.3\n",
-					env1);
+	struct srv_config *c =
+	    load_env("[dns]\n"
+		     "listen = 192.0.2.1:53\n"
+		     "listen = 192.0.2.2:53\n"
+		     "edns_size = 1400\n" ZONE_MIN "record = c A 192.0.2.3\n",
+		     env1);
 	assert_int_equal(c->edns_size, 4000);
 	assert_int_equal(c->n_dns_listen, 3); /* replaced, not appended */
 	assert_string_equal(c->dns_listen[0].text, "10.0.0.1:53");
@@ -488,8 +500,9 @@ test_missing_file(void **state)
 					     &c, err, sizeof(err)),
 			     0);
 	assert_null(c);
-	assert_string_equal(err, CFG_DATA_DIR
-			    "/nope.conf: cannot open: No such file or directory");
+	assert_string_equal(
+	    err,
+	    CFG_DATA_DIR "/nope.conf: cannot open: No such file or directory");
 }
 
 static char *
@@ -511,26 +524,27 @@ test_dump_round_trip(void **state)
 	(void)state;
 	char *env[] = {"ACMEDNS_ACME_EAB_HMAC_KEY=hmac-very-secret", NULL};
 	struct srv_config *c = load_env(
-		"[server]\nlog_level = warning\n"
-		"[dns]\nlisten = 127.0.0.1:53\nlisten = [::]:53\n"
-		"version = \"quoted # text\"\n" ZONE_MIN
-		"record = ns1 A 127.0.0.1\n"
-		"record = t TXT \"a;b\" \"c # d\"\n"
-		"[api]\nregistration_token = tok-very-secret\n"
-		"registration_allowfrom = 10.0.0.0/8\n"
-		"registration_allowfrom = ::1/128\n"
-		"cors_origins = *\n"
-		"disable_registration = true\n"
-		"tls = acme\n"
-		"[acme]\ndirectory = https://ca.example/dir\neab_kid = kid\n",
-		env);
+	    "[server]\nlog_level = warning\n"
+	    "[dns]\nlisten = 127.0.0.1:53\nlisten = [::]:53\n"
+	    "version = \"quoted # text\"\n" ZONE_MIN
+	    "record = ns1 A 127.0.0.1\n"
+	    "record = t TXT \"a;b\" \"c # d\"\n"
+	    "[api]\nregistration_token = tok-very-secret\n"
+	    "registration_allowfrom = 10.0.0.0/8\n"
+	    "registration_allowfrom = ::1/128\n"
+	    "cors_origins = *\n"
+	    "disable_registration = true\n"
+	    "tls = acme\n"
+	    "[acme]\ndirectory = https://ca.example/dir\neab_kid = kid\n",
+	    env);
 	char *d1 = dump_str(c);
 
 	assert_null(strstr(d1, "very-secret"));
 	assert_non_null(strstr(d1, "\nregistration_token = ********\n"));
 	assert_non_null(strstr(d1, "\neab_hmac_key = ********\n"));
 	assert_non_null(strstr(d1, "\n[dns]\n"));
-	assert_non_null(strstr(d1, "\nlisten = 127.0.0.1:53\nlisten = [::]:53\n"));
+	assert_non_null(
+	    strstr(d1, "\nlisten = 127.0.0.1:53\nlisten = [::]:53\n"));
 	assert_non_null(strstr(d1, "\nversion = \"quoted # text\"\n"));
 	/* the quoted ';' is shown as written (the loader escapes it again) */
 	assert_non_null(strstr(d1, "\nrecord = t TXT \"a;b\" \"c # d\"\n"));
@@ -558,7 +572,8 @@ test_dump_round_trip(void **state)
 	assert_string_equal(d1, d2);
 	assert_string_equal(c2->version, "\"quoted # text\"");
 	assert_int_equal(c2->records.n, 2);
-	assert_string_equal(c2->records.v[1].value, "t TXT \"a\\059b\" \"c # d\"");
+	assert_string_equal(c2->records.v[1].value,
+			    "t TXT \"a\\059b\" \"c # d\"");
 	free(d1);
 	free(d2);
 	srv_config_free(c);
@@ -649,19 +664,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_every_type),
-		cmocka_unit_test(test_ranges),
-		cmocka_unit_test(test_errors_with_lines),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_comments_and_quotes),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_required_and_cross),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_dump_round_trip),
-		cmocka_unit_test(test_sample_documents_every_key),
-		cmocka_unit_test(test_sample_loads),
-		cmocka_unit_test(test_key_iteration),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_every_type),
+	    cmocka_unit_test(test_ranges),
+	    cmocka_unit_test(test_errors_with_lines),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_comments_and_quotes),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_required_and_cross),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_dump_round_trip),
+	    cmocka_unit_test(test_sample_documents_every_key),
+	    cmocka_unit_test(test_sample_loads),
+	    cmocka_unit_test(test_key_iteration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

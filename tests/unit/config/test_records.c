@@ -25,7 +25,13 @@
 	"nsname = ns1.auth.example.test\n"                                     \
 	"nsadmin = hostmaster.example.test\n"
 
-#define APEX "\x04" "auth" "\x07" "example" "\x04" "test"
+#define APEX                                                                   \
+	"\x04"                                                                 \
+	"auth"                                                                 \
+	"\x07"                                                                 \
+	"example"                                                              \
+	"\x04"                                                                 \
+	"test"
 
 static char *const no_env[] = {NULL};
 
@@ -34,8 +40,8 @@ load(const char *text)
 {
 	struct srv_config *cfg = NULL;
 	char err[512] = "";
-	if (srv_config_load_buf("t.conf", text, strlen(text), no_env, &cfg,
-				err, sizeof(err)) != 0)
+	if (srv_config_load_buf("t.conf", text, strlen(text), no_env, &cfg, err,
+				sizeof(err)) != 0)
 		fail_msg("config: %s", err);
 	return cfg;
 }
@@ -103,19 +109,21 @@ test_config_records(void **state)
 		 &cfg, &r);
 	assert_int_equal(r.n, 6);
 	/* the generated apex NS, then the lines in order */
-	EXPECT(&r, 0, APEX "\0", 2, 120,
-	       "\x03ns1" APEX "\0", 0);
+	EXPECT(&r, 0, APEX "\0", 2, 120, "\x03ns1" APEX "\0", 0);
 	assert_null(r.files[0]);
 	EXPECT(&r, 1, "\x03ns1" APEX "\0", 1, 120, "\x7f\0\0\x01", 5);
 	assert_string_equal(r.files[1], "t.conf");
 	EXPECT(&r, 2, "\x03ns1" APEX "\0", 28, 300,
 	       "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 6);
-	EXPECT(&r, 3, APEX "\0", 257, 120,
-	       "\0\x05issueletsencrypt.org", 7);
+	EXPECT(&r, 3, APEX "\0", 257, 120, "\0\x05issueletsencrypt.org", 7);
 	/* uncompressed, case preserved */
 	EXPECT(&r, 4, APEX "\0", 15, 120, "\0\x0a\x04Mail" APEX "\0", 8);
 	EXPECT(&r, 5, "\x01t" APEX "\0", 16, 120,
-	       "\x03" "a;b" "\x05" "c # d", 9);
+	       "\x03"
+	       "a;b"
+	       "\x05"
+	       "c # d",
+	       9);
 	srv_records_free(&r);
 	srv_config_free(cfg);
 }
@@ -131,8 +139,8 @@ test_env_records(void **state)
 	char err[512] = "";
 	const char *text = ZONE_MIN "record = z A 192.0.2.2\n";
 
-	assert_int_equal(srv_config_load_buf("t.conf", text, strlen(text),
-					     env, &cfg, err, sizeof(err)),
+	assert_int_equal(srv_config_load_buf("t.conf", text, strlen(text), env,
+					     &cfg, err, sizeof(err)),
 			 0);
 	assert_int_equal(srv_records_build(cfg, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.n, 3);
@@ -198,9 +206,15 @@ test_zone_file(void **state)
 	EXPECT(&r, 3, "\x03www" APEX "\0", 28, 60,
 	       "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 5);
 	EXPECT(&r, 4, "\x04mail" APEX "\0", 15, 300,
-	       "\0\x0a\x02mx\x07" "example\x03net\0", 7);
+	       "\0\x0a\x02mx\x07"
+	       "example\x03net\0",
+	       7);
 	EXPECT(&r, 5, "\x03txt\x03sub" APEX "\0", 16, 60,
-	       "\x0a" "semi;colon" "\x0b" "hash # mark", 9);
+	       "\x0a"
+	       "semi;colon"
+	       "\x0b"
+	       "hash # mark",
+	       9);
 	srv_records_free(&r);
 	srv_config_free(cfg);
 
@@ -224,17 +238,17 @@ new_zone(const struct srv_config *cfg)
 {
 	struct zone *z = NULL;
 	struct zone_params zp = {
-		.domain = cfg->domain,
-		.nsadmin = cfg->nsadmin,
-		.mname = cfg->nsname,
-		.soa_ttl = cfg->soa_ttl,
-		.refresh = cfg->refresh,
-		.retry = cfg->retry,
-		.expire = cfg->expire,
-		.minimum = cfg->minimum,
-		.serial = 1,
-		.edns_size = 1232,
-		.txt_ttl = 1,
+	    .domain = cfg->domain,
+	    .nsadmin = cfg->nsadmin,
+	    .mname = cfg->nsname,
+	    .soa_ttl = cfg->soa_ttl,
+	    .refresh = cfg->refresh,
+	    .retry = cfg->retry,
+	    .expire = cfg->expire,
+	    .minimum = cfg->minimum,
+	    .serial = 1,
+	    .edns_size = 1232,
+	    .txt_ttl = 1,
 	};
 	assert_int_equal(zone_create(&zp, &z), 0);
 	return z;
@@ -250,8 +264,7 @@ test_zone_load_static(void **state)
 	struct zone *z = new_zone(cfg);
 	char err[512] = "";
 
-	assert_int_not_equal(srv_zone_load_static(z, cfg, err, sizeof(err)),
-			     0);
+	assert_int_not_equal(srv_zone_load_static(z, cfg, err, sizeof(err)), 0);
 	/* either of the two conflicting lines is a fair culprit */
 	if (strcmp(err, "t.conf:6: record: CNAME and other data at the same "
 			"name") != 0 &&
@@ -261,17 +274,15 @@ test_zone_load_static(void **state)
 	srv_config_free(cfg);
 
 	cfg = load(ZONE_MIN "\nrecord = sub NS ns.example.net.\n");
-	assert_int_not_equal(srv_zone_load_static(z, cfg, err, sizeof(err)),
-			     0);
+	assert_int_not_equal(srv_zone_load_static(z, cfg, err, sizeof(err)), 0);
 	assert_string_equal(err, "t.conf:6: record: NS below the apex "
 				 "(delegation) is not supported");
 	srv_config_free(cfg);
 
 	/* the sample configuration installs cleanly */
 	cfg = NULL;
-	assert_int_equal(srv_config_load(CFG_SAMPLE, no_env, &cfg, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    srv_config_load(CFG_SAMPLE, no_env, &cfg, err, sizeof(err)), 0);
 	if (srv_zone_load_static(z, cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	srv_config_free(cfg);
@@ -282,11 +293,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_records),
-		cmocka_unit_test(test_env_records),
-		cmocka_unit_test(test_bad_records),
-		cmocka_unit_test(test_zone_file),
-		cmocka_unit_test(test_zone_load_static),
+	    cmocka_unit_test(test_config_records),
+	    cmocka_unit_test(test_env_records),
+	    cmocka_unit_test(test_bad_records),
+	    cmocka_unit_test(test_zone_file),
+	    cmocka_unit_test(test_zone_load_static),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
