@@ -30,7 +30,8 @@ NAMES = [
     "chain0", "chain9", "chain10", "tomx", "foo.wild", "a.b.wild", "x.wild",
     "zz.cwild", "a.b.c.deep", "c.deep", "ptr", "_https._tcp", "hinfo", "big",
     "many", "sub1", "_443._tcp.sub1", "_25._tcp.sub1", "_tcp.sub1", "sub2",
-    "sub3", "stale", "future", "deep.sub1", "nxdomain", "x.nx.sub2",
+    "sub3", "stale", "future", "deep.sub1", "dup", "totxt", "nomail",
+    "nxdomain", "x.nx.sub2",
 ]
 
 T = dict(A=1, NS=2, CNAME=5, SOA=6, PTR=12, HINFO=13, MX=15, TXT=16,
@@ -227,21 +228,27 @@ def name_seeds():
     s["msg-self"] = header() + b"\xc0\x0c"
     s["msg-forward"] = header() + b"\xc0\x10\0\0\3www\0"
     s["msg-ptr-trunc"] = header() + b"\3www\xc0"
-    # 100 distinct one-byte labels, then 20 names each one label longer
-    # than the last by pointer (chains of up to 20 hops), then a name equal
-    # to the first 108 labels of the deepest one: a compressor that stops
-    # following a chain early would point this name at the wrong suffix
+    # 100 distinct one-byte labels, then 15 names each one label longer
+    # than the last by pointer (a chain of 15 hops: 130 steps to walk),
+    # then a name equal to the first 113 labels of the deepest one. A
+    # compressor that gives up walking a chain after 128 steps sees those
+    # 113 labels as the whole deepest name and points the last name at it.
     labels = [bytes([1, c]) for c in range(0x80, 0xE4)]
     chain = b"".join(labels) + b"\0"
     prev, prefixes = 0, []
-    for i in range(20):
+    for i in range(15):
         p = bytes([1, 0x30 + i])
         prefixes.insert(0, p)
         start = len(chain)
         chain += p + struct.pack("!H", 0xC000 | prev)
         prev = start
-    chain += b"".join(prefixes) + b"".join(labels[:88]) + b"\0"
+    chain += b"".join(prefixes) + b"".join(labels[:98]) + b"\0"
     s["msg-deep-chain"] = chain
+    # odd first byte: fuzz_name.c writes these near offset 0x4000, where the
+    # second name starts within reach of a pointer but its labels do not
+    a = (b"\x3f" + b"a" * 63) * 3 + b"\x3e" + b"a" * 62 + b"\0"
+    b = (b"\x3f" + b"b" * 63) * 3 + b"\x3e" + b"c" * 62 + b"\0"
+    s["msg-straddle-0x4000"] = a + b + b"\x3e" + b"c" * 62 + b"\0"
     for t in ["www.example.com.", "www.example.com", "@", ".", "a..b",
               "\\046.\\\\.\\000\\255", "\\256.x", "\\1.", "x\\", "*.wild",
               "a" * 63 + ".b", "a" * 64 + ".b", ".".join(["a"] * 128),

@@ -4,9 +4,9 @@
  * per connection (answered in order), partial reads and writes.
  *
  * Limits, all enforced before memory is committed:
- *  - the idle timer is reset only by a complete query, so a client that
- *    trickles bytes (slowloris) or announces 65535 bytes and sends nothing
- *    is closed after tcp_idle_ms;
+ *  - the idle timer is reset only by a complete query or a completed write
+ *    of queued answers, so a client that trickles bytes (slowloris) or
+ *    announces 65535 bytes and sends nothing is closed after tcp_idle_ms;
  *  - the read buffer grows with the bytes that actually arrived, never to
  *    a length the client merely announced;
  *  - at tcp_max_clients, a new connection evicts the least recently active
@@ -137,6 +137,9 @@ on_write(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
+	/* the client is reading its answers: that is activity too, or a
+	 * pipelining client that reads slowly would be cut off mid-stream */
+	uv_timer_again(&c->timer);
 	c->cur = !c->cur;
 	if (c->out[c->cur].len) {
 		start_write(c);

@@ -59,6 +59,21 @@ dtxt_live(const struct ctx *x, const struct zone_dtxt *d)
 	       x->o->now_ms - d->t_ms <= age;
 }
 
+/* true if a live value before index i equals value i: the same value can
+ * be both pinned and pushed, but an RRset has no duplicates (RFC 2181 §5) */
+static bool
+dtxt_dup(const struct ctx *x, const struct zone_node *n, uint8_t i)
+{
+	const struct zone_dtxt *d = n->dtxt[i];
+	for (uint8_t j = 0; j < i; j++) {
+		const struct zone_dtxt *e = n->dtxt[j];
+		if (e->len == d->len && memcmp(e->val, d->val, d->len) == 0 &&
+		    dtxt_live(x, e))
+			return true;
+	}
+	return false;
+}
+
 static unsigned
 put_dtxt(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 	 const struct zone_node *n)
@@ -66,7 +81,7 @@ put_dtxt(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 	unsigned k = 0;
 	for (uint8_t i = 0; i < n->ndtxt; i++) {
 		const struct zone_dtxt *d = n->dtxt[i];
-		if (!dtxt_live(x, d))
+		if (!dtxt_live(x, d) || dtxt_dup(x, n, i))
 			continue;
 		if (ptr)
 			dw_put_u16(&x->c, (uint16_t)(0xC000u | ptr));
@@ -133,11 +148,15 @@ put_glue(struct ctx *x, const struct zone_rrset *s)
 				continue;
 			size_t pos = x->c.pos;
 			uint16_t ar = x->ar;
+			unsigned tn = x->t.n;
 			put_rrset(x, target, 0, g, &x->ar);
 			if (x->c.err) {
+				/* roll back, names remembered for
+				 * compression included */
 				x->c.err = 0;
 				x->c.pos = pos;
 				x->ar = ar;
+				x->t.n = tn;
 				return;
 			}
 		}
@@ -172,11 +191,37 @@ lookup(const struct zone *z, const uint8_t *ln, size_t len)
 	return zone__find(z, w, l + 2);
 }
 
+/* ANY over TCP: every RRset of the name (RFC 8482 §4.4 leaves TCP
+ * responses conventional); dynamic TXT values join a static TXT RRset. */
+static void
+put_all(struct ctx *x, const uint8_t *owner, uint16_t ptr,
+	const struct zone_node *n)
+{
+	bool txt_done = false;
+	if (n->flags & ZN_APEX)
+		put_soa(x, x->z->soa_ttl, &x->an);
+	for (uint16_t i = 0; i < n->nstatic; i++) {
+		put_rrset(x, owner, ptr, &n->st[i], &x->an);
+		if (n->st[i].type == DW_T_TXT) {
+			put_dtxt(x, owner, ptr, n);
+			txt_done = true;
+		}
+	}
+	if (!txt_done)
+		put_dtxt(x, owner, ptr, n);
+	if (n->tlsa)
+		put_rrset(x, owner, ptr, n->tlsa, &x->an);
+}
+
 /* RFC 8482 §4.1: answer ANY with one RRset of the name. */
 static void
 put_any(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 	const struct zone_node *n)
 {
+	if (x->o->tcp) {
+		put_all(x, owner, ptr, n);
+		return;
+	}
 	if (n->flags & ZN_APEX) {
 		put_soa(x, x->z->soa_ttl, &x->an);
 		return;
@@ -206,7 +251,10 @@ answer_node(struct ctx *x, const struct zone_node *n, const uint8_t *owner,
 	uint16_t before = x->an;
 
 	*cname = NULL;
-	if (qtype != DW_T_CNAME && (s = find_static(n, DW_T_CNAME)) != NULL) {
+	/* RFC 1034 §4.3.2 step 3a: follow a CNAME unless QTYPE matches it;
+	 * ANY matches every type, so ANY gets the CNAME itself */
+	if (qtype != DW_T_CNAME && qtype != DW_T_ANY &&
+	    (s = find_static(n, DW_T_CNAME)) != NULL) {
 		put_rrset(x, owner, ptr, s, &x->an);
 		*cname = s->data + 2;
 		return R_DATA;

@@ -178,7 +178,7 @@ zone_create(const struct zone_params *p, struct zone **out)
 	*out = z;
 	return 0;
 fail:
-	free(z);
+	zone_free(z); /* no nodes yet; frees version/identity */
 	return r;
 }
 
@@ -558,19 +558,29 @@ zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
 		bump(z);
 		return 0;
 	}
-	unsigned unpinned = 0;
-	int oldest = -1;
-	for (i = 0; i < n->ndtxt; i++) {
-		if (n->dtxt[i]->pinned)
-			continue;
-		unpinned++;
-		if (oldest < 0 || n->dtxt[i]->t_ms < n->dtxt[oldest]->t_ms)
-			oldest = i;
-	}
-	if (unpinned >= slots) {
+	/* make room: drop the oldest unpinned values until fewer than
+	 * `slots` remain, so the name ends up with the newest `slots` even
+	 * when slots shrank since the last push */
+	for (;;) {
+		unsigned unpinned = 0;
+		int oldest = -1;
+		for (i = 0; i < n->ndtxt; i++) {
+			if (n->dtxt[i]->pinned)
+				continue;
+			unpinned++;
+			if (oldest < 0 ||
+			    n->dtxt[i]->t_ms < n->dtxt[oldest]->t_ms)
+				oldest = i;
+		}
+		if (unpinned < slots)
+			break;
 		free(n->dtxt[oldest]);
-		n->dtxt[oldest] = dtxt_new(val, len, now_ms, false);
-	} else if ((r = dtxt_append(n, dtxt_new(val, len, now_ms, false)))) {
+		memmove(&n->dtxt[oldest], &n->dtxt[oldest + 1],
+			(size_t)(n->ndtxt - oldest - 1) * sizeof(*n->dtxt));
+		n->ndtxt--;
+	}
+	/* fails (AD_ELIMIT) only if nothing was dropped above */
+	if ((r = dtxt_append(n, dtxt_new(val, len, now_ms, false)))) {
 		node_gc(z, n);
 		return r;
 	}
@@ -645,40 +655,38 @@ zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
 		return r;
 	if (cnt > ZONE_TXT_COUNT)
 		return AD_ELIMIT;
+	/* validate before touching anything: a failed replace keeps the old
+	 * set (an RDATA is at most 65535 bytes, RFC 1035 §3.2.1) */
+	for (size_t i = 0; i < cnt; i++)
+		if (t[i].len > 65535 - 3)
+			return AD_ERANGE;
 	struct zone_node *n = cnt ? node_get(z, ln, nl) : zone__find(z, ln, nl);
 	if (!n)
 		return 0;
-	if (n->tlsa) {
-		rrset_free(n->tlsa);
-		free(n->tlsa);
-		n->tlsa = NULL;
-	}
+	struct zone_rrset *s = NULL;
 	if (cnt) {
-		struct zone_rrset *s = xcalloc(1, sizeof(*s));
+		s = xcalloc(1, sizeof(*s));
 		s->type = DW_T_TLSA;
 		s->ttl = ttl;
 		for (size_t i = 0; i < cnt; i++) {
-			uint8_t buf[3 + 65535];
-			struct dw_cur c = dw_writer(buf, sizeof(buf));
+			size_t rdlen = 3u + t[i].len;
+			s->data = xrealloc(s->data, s->size + 2 + rdlen);
+			struct dw_cur c = dw_writer(s->data + s->size,
+						    2 + rdlen);
+			dw_put_u16(&c, (uint16_t)rdlen);
 			dw_rdata_tlsa(&c, t[i].usage, t[i].selector, t[i].mtype,
 				      t[i].data, t[i].len);
-			if (c.err || c.pos > 65535) {
-				free(s->data);
-				free(s);
-				node_gc(z, n);
-				return AD_ERANGE;
-			}
-			s->data = xrealloc(s->data, s->size + 2 + c.pos);
-			s->data[s->size] = (uint8_t)(c.pos >> 8);
-			s->data[s->size + 1] = (uint8_t)c.pos;
-			memcpy(s->data + s->size + 2, buf, c.pos);
-			s->size += 2 + c.pos;
+			s->size += 2 + rdlen;
 			s->count++;
 		}
-		n->tlsa = s;
-	} else {
-		node_gc(z, n);
 	}
+	if (n->tlsa) {
+		rrset_free(n->tlsa);
+		free(n->tlsa);
+	}
+	n->tlsa = s;
+	if (!s)
+		node_gc(z, n);
 	bump(z);
 	return 0;
 }

@@ -83,7 +83,8 @@ bool zone_sub_exists(const struct zone *z, const char *name);
 
 /*
  * Add a TXT value to the rotating slots of name (acme-dns /update): when
- * `slots` unpinned values exist already, the oldest is replaced. now_ms is
+ * `slots` unpinned values exist already, the oldest is replaced (if slots
+ * shrank, the oldest go until the newest `slots` remain). now_ms is
  * the value's timestamp (for ordering and expiry). An equal value already
  * present is refreshed rather than duplicated. Bumps the serial.
  */

@@ -20,7 +20,6 @@ Network rule: everything here talks to 127.0.0.1 / ::1 only.
 
 import argparse
 import atexit
-import ipaddress
 import os
 import random
 import re
@@ -534,13 +533,10 @@ class Message:
         self.pos = 12
         self.question = []
         for _ in range(qd):
-            start = self.pos
             labels, raw = self._name(self.pos, allow_ptr=True)
             qtype, qclass = self._unpack("!HH")
-            self.question.append((_name_text(labels), qtype, qclass,
-                                  self.data[start:start + len(raw)]
-                                  if self.data[start:start + len(raw)] == raw
-                                  else raw))
+            # raw: the name uncompressed, in the case it was sent
+            self.question.append((_name_text(labels), qtype, qclass, raw))
         self.answer = self._rrs(an, "answer")
         self.authority = self._rrs(ns, "authority")
         self.additional = self._rrs(ar, "additional")

@@ -17,7 +17,7 @@ import time
 
 from harness import (LOOPBACK4, Daemon, Message, Results, base_config,
                      build_query, free_port, query, run, sanitizer_hits,
-                     std_args, tempdir, udp_exchange, write)
+                     std_args, tempdir, write)
 
 DOMAIN = "auth.example.test"
 
@@ -179,6 +179,31 @@ def reload_checks(res, binary):
         time.sleep(0.5)
         res.eq(rdatas(lookup(port, f"newer.{DOMAIN}")), ["192.0.2.4"],
                "fixed config on SIGHUP: served")
+
+        # [zone] file is re-read on SIGHUP too
+        zf = write(os.path.join(work, "extra.zone"),
+                   "zf IN A 192.0.2.50\n")
+        with_file = conf_text([]).replace("[zone]\n", f"[zone]\nfile = {zf}\n")
+        replace_file(conf, with_file)
+        d.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        res.eq(rdatas(lookup(port, f"zf.{DOMAIN}")), ["192.0.2.50"],
+               "SIGHUP: records of a newly added [zone] file served")
+        replace_file(zf, "zf IN A 192.0.2.51\nzf2 IN TXT \"two\"\n")
+        d.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        res.check(rdatas(lookup(port, f"zf.{DOMAIN}")) == ["192.0.2.51"] and
+                  rdatas(lookup(port, f"zf2.{DOMAIN}", "TXT")) == ['"two"'],
+                  "SIGHUP: edited zone file re-read")
+        before = d.stderr()
+        replace_file(zf, "zf IN A 192.0.2.52\nzf3 IN A 192.0.2.999\n")
+        d.signal(signal.SIGHUP)
+        time.sleep(0.5)
+        log = d.stderr()[len(before):]
+        res.check(rdatas(lookup(port, f"zf.{DOMAIN}")) == ["192.0.2.51"] and
+                  f"{zf}:2" in log,
+                  "SIGHUP: broken zone file keeps the old records, logs "
+                  "FILE:LINE", log)
         d.check_alive(res, "after reloads")
     finally:
         d.stop(res)

@@ -12,9 +12,9 @@ import socket
 import struct
 import time
 
-from harness import (LOOPBACK4, LOOPBACK6, Daemon, Message, Results,
+from harness import (LOOPBACK4, Daemon, Message, Results,
                      base_config, build_query, frame, free_port, have_ipv6,
-                     raise_nofile, recv_exact, std_args, tcp_connect,
+                     raise_nofile, std_args, tcp_connect,
                      tcp_exchange, tcp_read_msg, tempdir, udp_exchange,
                      wait_closed, write)
 
@@ -379,6 +379,7 @@ def main():
     except RuntimeError as e:
         res.check(False, "daemon starts", str(e))
         res.finish()
+    busy = []
     try:
         pipelining(res, port)
         split_writes(res, port)
@@ -387,8 +388,19 @@ def main():
         slow_and_stuck_clients(res, port)
         many_connections(res, port)
         d.check_alive(res, "after the TCP abuse")
+        # shut down with connections open: idle ones, a half-sent query,
+        # and one with megabytes of answers it does not read
+        res.section("SIGTERM with busy connections")
+        busy += [tcp_connect(LOOPBACK4, port) for _ in range(20)]
+        busy[0].sendall(b"\x00\x40\x12\x34")
+        busy[1].sendall(b"".join(frame(build_query(f"big.{DOMAIN}", "TXT",
+                                                   qid=i))
+                                 for i in range(4000)))
+        time.sleep(0.3)
     finally:
         d.stop(res)
+    for s in busy:
+        s.close()
     max_queries(res, args.acmedns)
     res.finish()
 

@@ -17,7 +17,10 @@
 
 #include "dnswire/msg.h"
 
-#define QNAME "\x03WwW\x07" "ExAmple\x03" "com" /* 17 with root */
+#define QNAME                                                                  \
+	"\x03WwW\x07"                                                          \
+	"ExAmple\x03"                                                          \
+	"com" /* 17 with root */
 
 /* A query under construction, written with the cursor under test only for
  * plain byte copies. */
@@ -30,9 +33,18 @@ static void
 qb_hdr(struct qb *q, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
        uint16_t ar)
 {
-	uint8_t h[12] = {0x12, 0x34, (uint8_t)(flags >> 8), (uint8_t)flags,
-			 0, (uint8_t)qd, 0, (uint8_t)an, 0, (uint8_t)ns,
-			 0, (uint8_t)ar};
+	uint8_t h[12] = {0x12,
+			 0x34,
+			 (uint8_t)(flags >> 8),
+			 (uint8_t)flags,
+			 0,
+			 (uint8_t)qd,
+			 0,
+			 (uint8_t)an,
+			 0,
+			 (uint8_t)ns,
+			 0,
+			 (uint8_t)ar};
 	memcpy(q->b, h, 12);
 	q->n = 12;
 }
@@ -303,7 +315,11 @@ test_opt_bad(void **state)
 	qb_hdr(&q, 0, 1, 0, 0, 1);
 	qb_question(&q, DW_T_A, DW_C_IN);
 	qb_opt(&q, 1232, 0, 0, 6);
-	qb_raw(&q, "\xfd\xe9\x00\x05" "ab" "cdefgh", 12);
+	qb_raw(&q,
+	       "\xfd\xe9\x00\x05"
+	       "ab"
+	       "cdefgh",
+	       12);
 	assert_int_equal(parse(&q, &d), DW_PARSE_FORMERR_OPT);
 
 	/* fixed part of the OPT cut short: an ordinary truncation */
@@ -382,8 +398,9 @@ test_hdr_rw(void **state)
 
 	dw_hdr_write(&c, &h);
 	assert_int_equal(c.pos, 12);
-	assert_memory_equal(buf, "\xBE\xEF\x81\x80\x00\x01\x00\x02\x00\x03"
-				 "\x00\x04",
+	assert_memory_equal(buf,
+			    "\xBE\xEF\x81\x80\x00\x01\x00\x02\x00\x03"
+			    "\x00\x04",
 			    12);
 	assert_int_equal(dw_hdr_read(buf, 12, &g), 0);
 	assert_memory_equal(&g, &h, sizeof(h));
@@ -416,15 +433,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ok),
-		cmocka_unit_test(test_drop),
-		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_question_bad),
-		cmocka_unit_test(test_edns),
-		cmocka_unit_test(test_opt_bad),
-		cmocka_unit_test(test_opt_options),
-		cmocka_unit_test(test_hdr_rw),
-		cmocka_unit_test(test_opt_write),
+	    cmocka_unit_test(test_ok),
+	    cmocka_unit_test(test_drop),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_question_bad),
+	    cmocka_unit_test(test_edns),
+	    cmocka_unit_test(test_opt_bad),
+	    cmocka_unit_test(test_opt_options),
+	    cmocka_unit_test(test_hdr_rw),
+	    cmocka_unit_test(test_opt_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

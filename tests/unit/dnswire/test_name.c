@@ -20,14 +20,18 @@
 #include "common/util.h"
 #include "dnswire/name.h"
 
-#define EXAMPLE_COM "\x07" "example" "\x03" "com"
+#define EXAMPLE_COM                                                            \
+	"\x07"                                                                 \
+	"example"                                                              \
+	"\x03"                                                                 \
+	"com"
 
 /* ---- reading ---- */
 
 /* Read a name at off in msg; returns 0 or the error. */
 static int
-read_at(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
-	size_t *olen, size_t *end)
+read_at(const uint8_t *msg, size_t len, size_t off, uint8_t *out, size_t *olen,
+	size_t *end)
 {
 	struct dw_cur c = dw_reader(msg, len);
 	c.pos = off;
@@ -42,7 +46,8 @@ read_at(const uint8_t *msg, size_t len, size_t off, uint8_t *out,
 static void
 test_read_plain(void **state)
 {
-	static const uint8_t msg[] = "\x03WwW" EXAMPLE_COM "\x00" "tail";
+	static const uint8_t msg[] = "\x03WwW" EXAMPLE_COM "\x00"
+				     "tail";
 	uint8_t out[DW_NAME_MAX];
 	size_t n, end;
 	(void)state;
@@ -64,8 +69,7 @@ test_read_compressed(void **state)
 {
 	/* 0: www.example.com.  17: mail -> example.com (4)
 	 * 24: pointer to 17 (two hops) */
-	static const uint8_t msg[] = "\x03www" EXAMPLE_COM
-				     "\x00"
+	static const uint8_t msg[] = "\x03www" EXAMPLE_COM "\x00"
 				     "\x04mail\xC0\x04"
 				     "\xC0\x11";
 	uint8_t out[DW_NAME_MAX];
@@ -90,30 +94,37 @@ test_read_bad_pointers(void **state)
 	(void)state;
 
 	/* forward pointer: name at 0 points to 4 */
-	static const uint8_t fwd[] = "\x01" "a\xC0\x04" "\x01" "b\x00";
+	static const uint8_t fwd[] = "\x01"
+				     "a\xC0\x04"
+				     "\x01"
+				     "b\x00";
 	assert_int_equal(read_at(fwd, sizeof(fwd) - 1, 0, out, &n, NULL),
 			 AD_EMALF);
 	/* pointer to itself */
 	static const uint8_t self[] = "\xC0\x00";
 	assert_int_equal(read_at(self, 2, 0, out, &n, NULL), AD_EMALF);
 	/* pointer into its own labels: a.(back to a) */
-	static const uint8_t own[] = "\x00\x00\x01" "a\xC0\x02";
+	static const uint8_t own[] = "\x00\x00\x01"
+				     "a\xC0\x02";
 	assert_int_equal(read_at(own, sizeof(own) - 1, 2, out, &n, NULL),
 			 AD_EMALF);
 	/* a loop of two pointers reached from a later name:
 	 * 0: "a" -> 6 (forward); 6: -> 0; 8: -> 6 */
-	static const uint8_t loop[] = "\x01" "a\xC0\x06\x00\x00"
+	static const uint8_t loop[] = "\x01"
+				      "a\xC0\x06\x00\x00"
 				      "\xC0\x00"
 				      "\xC0\x06";
 	assert_int_equal(read_at(loop, sizeof(loop) - 1, 8, out, &n, NULL),
 			 AD_EMALF);
 	/* pointer with its second byte missing */
-	static const uint8_t half[] = "\x01" "a\xC0";
+	static const uint8_t half[] = "\x01"
+				      "a\xC0";
 	assert_int_equal(read_at(half, 3, 0, out, &n, NULL), AD_EMALF);
 	/* pointer past the end of the message */
 	static const uint8_t past[] = "\x00\x00\x00\x00\xC0\x03";
 	assert_int_equal(read_at(past, 6, 4, out, &n, NULL), 0);
-	static const uint8_t past2[] = "\x01" "a\xC0\x10";
+	static const uint8_t past2[] = "\x01"
+				       "a\xC0\x10";
 	assert_int_equal(read_at(past2, 4, 0, out, &n, NULL), AD_EMALF);
 }
 
@@ -232,7 +243,9 @@ test_read_truncated(void **state)
 static void
 test_helpers(void **state)
 {
-	uint8_t n[] = "\x03WwW\x07" "ExAmPlE\x03" "CoM";
+	uint8_t n[] = "\x03WwW\x07"
+		      "ExAmPlE\x03"
+		      "CoM";
 	(void)state;
 	assert_int_equal(dw_name_len(n), 17);
 	assert_int_equal(dw_name_labels(n), 3);
@@ -263,37 +276,36 @@ test_in_zone(void **state)
 	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x03www" EXAMPLE_COM,
 					 17, zone, zl),
 			 4);
-	assert_int_equal(dw_name_in_zone((const uint8_t *)EXAMPLE_COM, 13, zone,
-					 zl),
-			 0);
-	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x01" "a\x01"
-							   "B\x07"
-							   "EXAMPLE\x03"
-							   "Com",
+	assert_int_equal(
+	    dw_name_in_zone((const uint8_t *)EXAMPLE_COM, 13, zone, zl), 0);
+	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x01"
+							  "a\x01"
+							  "B\x07"
+							  "EXAMPLE\x03"
+							  "Com",
 					 17, zone, zl),
 			 4);
 	/* not label-aligned */
 	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x0a"
-							   "badexample\x03"
-							   "com",
+							  "badexample\x03"
+							  "com",
 					 16, zone, zl),
 			 -1);
 	/* same length, different name */
 	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x07"
-							   "exampla\x03"
-							   "com",
+							  "exampla\x03"
+							  "com",
 					 13, zone, zl),
 			 -1);
 	/* parent and unrelated names */
 	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x03"
-							   "com",
+							  "com",
 					 5, zone, zl),
 			 -1);
-	assert_int_equal(dw_name_in_zone((const uint8_t *)"", 1, zone, zl),
-			 -1);
+	assert_int_equal(dw_name_in_zone((const uint8_t *)"", 1, zone, zl), -1);
 	assert_int_equal(dw_name_in_zone((const uint8_t *)"\x03www\x07"
-							   "example\x03"
-							   "org",
+							  "example\x03"
+							  "org",
 					 17, zone, zl),
 			 -1);
 	/* everything is below the root */
@@ -312,8 +324,8 @@ from_ok(const char *s, const char *origin_str, const void *want,
 	size_t ol, n = 0;
 	const uint8_t *o = NULL;
 	if (origin_str) {
-		assert_int_equal(dw_name_from_str(origin_str, NULL, origin, &ol),
-				 0);
+		assert_int_equal(
+		    dw_name_from_str(origin_str, NULL, origin, &ol), 0);
 		o = origin;
 	}
 	int r = dw_name_from_str(s, o, out, &n);
@@ -330,8 +342,8 @@ from_err(const char *s, const char *origin_str)
 	size_t ol, n = 0;
 	const uint8_t *o = NULL;
 	if (origin_str) {
-		assert_int_equal(dw_name_from_str(origin_str, NULL, origin, &ol),
-				 0);
+		assert_int_equal(
+		    dw_name_from_str(origin_str, NULL, origin, &ol), 0);
 		o = origin;
 	}
 	return dw_name_from_str(s, o, out, &n);
@@ -341,22 +353,41 @@ static void
 test_from_str(void **state)
 {
 	(void)state;
-	from_ok("www.Example.com.", NULL, "\x03www\x07" "Example\x03" "com",
+	from_ok("www.Example.com.", NULL,
+		"\x03www\x07"
+		"Example\x03"
+		"com",
 		17);
 	from_ok("www.example.com", NULL, "\x03www" EXAMPLE_COM, 17);
 	from_ok("www", "example.com.", "\x03www" EXAMPLE_COM, 17);
-	from_ok("a.b", "example.com", "\x01" "a\x01" "b" EXAMPLE_COM, 17);
-	from_ok("www.elsewhere.", "example.com.", "\x03www\x09" "elsewhere",
+	from_ok("a.b", "example.com",
+		"\x01"
+		"a\x01"
+		"b" EXAMPLE_COM,
+		17);
+	from_ok("www.elsewhere.", "example.com.",
+		"\x03www\x09"
+		"elsewhere",
 		15);
 	from_ok("@", "example.com.", EXAMPLE_COM, 13);
 	from_ok(".", NULL, "", 1);
 	from_ok(".", "example.com.", "", 1);
 	/* escapes: \. inside a label, \DDD, \X */
-	from_ok("a\\.b.c.", NULL, "\x03" "a.b\x01" "c", 7);
-	from_ok("\\065bc.", NULL, "\x03" "Abc", 5);
+	from_ok("a\\.b.c.", NULL,
+		"\x03"
+		"a.b\x01"
+		"c",
+		7);
+	from_ok("\\065bc.", NULL,
+		"\x03"
+		"Abc",
+		5);
 	from_ok("\\000\\255.", NULL, "\x02\x00\xff", 4);
 	from_ok("\\\\\\@\\;.", NULL, "\x03\\@;", 5);
-	from_ok("a\\.", "example.com", "\x02" "a." EXAMPLE_COM, 16);
+	from_ok("a\\.", "example.com",
+		"\x02"
+		"a." EXAMPLE_COM,
+		16);
 
 	assert_int_equal(from_err("", NULL), AD_EMALF);
 	assert_int_equal(from_err("@", NULL), AD_EMALF);
@@ -425,7 +456,8 @@ test_from_str_limits(void **state)
 	/* relative: the origin makes it too long */
 	uint8_t origin[DW_NAME_MAX];
 	size_t ol;
-	assert_int_equal(dw_name_from_str("example.com.", NULL, origin, &ol), 0);
+	assert_int_equal(dw_name_from_str("example.com.", NULL, origin, &ol),
+			 0);
 	assert_int_equal(dw_name_from_str(s, origin, out, &n), AD_ERANGE);
 }
 
@@ -437,20 +469,21 @@ test_to_str(void **state)
 
 	assert_string_equal(dw_name_to_str((const uint8_t *)"", buf), ".");
 	assert_string_equal(
-		dw_name_to_str((const uint8_t *)"\x03WwW" EXAMPLE_COM, buf),
-		"WwW.example.com.");
-	assert_string_equal(
-		dw_name_to_str((const uint8_t *)"\x03" "a.b\x01" "c", buf),
-		"a\\.b.c.");
-	assert_string_equal(dw_name_to_str((const uint8_t *)"\x04\x00 \x7f\xff",
+	    dw_name_to_str((const uint8_t *)"\x03WwW" EXAMPLE_COM, buf),
+	    "WwW.example.com.");
+	assert_string_equal(dw_name_to_str((const uint8_t *)"\x03"
+							    "a.b\x01"
+							    "c",
 					   buf),
-			    "\\000\\032\\127\\255.");
+			    "a\\.b.c.");
 	assert_string_equal(
-		dw_name_to_str((const uint8_t *)"\x07\"();@$\\", buf),
-		"\\\"\\(\\)\\;\\@\\$\\\\.");
-	assert_string_equal(dw_name_to_str((const uint8_t *)"\x01*\x03_ok",
-					   buf),
-			    "*._ok.");
+	    dw_name_to_str((const uint8_t *)"\x04\x00 \x7f\xff", buf),
+	    "\\000\\032\\127\\255.");
+	assert_string_equal(
+	    dw_name_to_str((const uint8_t *)"\x07\"();@$\\", buf),
+	    "\\\"\\(\\)\\;\\@\\$\\\\.");
+	assert_string_equal(
+	    dw_name_to_str((const uint8_t *)"\x01*\x03_ok", buf), "*._ok.");
 }
 
 static void
@@ -467,7 +500,8 @@ test_str_round_trip(void **state)
 		for (unsigned lab = 0; lab < 4; lab++) {
 			name[p++] = 32;
 			for (unsigned i = 0; i < 32; i++)
-				name[p++] = (uint8_t)(half * 128 + lab * 32 + i);
+				name[p++] =
+				    (uint8_t)(half * 128 + lab * 32 + i);
 		}
 		name[p++] = 0;
 		dw_name_to_str(name, buf);
@@ -511,10 +545,16 @@ test_write_compression(void **state)
 	struct dw_cur c = dw_writer(msg, sizeof(msg));
 	struct dw_ctab t;
 	static const char *names[] = {
-		"www.example.com.",  "mail.example.com.", "example.com.",
-		"EXAMPLE.COM.",	     "other.org.",	  "x.y.other.org.",
-		"z.y.other.org.",    "com.",		  ".",
-		"ns.mail.example.com.",
+	    "www.example.com.",
+	    "mail.example.com.",
+	    "example.com.",
+	    "EXAMPLE.COM.",
+	    "other.org.",
+	    "x.y.other.org.",
+	    "z.y.other.org.",
+	    "com.",
+	    ".",
+	    "ns.mail.example.com.",
 	};
 	size_t off[AD_ARRAY_SIZE(names)];
 	(void)state;
@@ -558,7 +598,8 @@ test_write_compression(void **state)
 	for (size_t i = 0; i < AD_ARRAY_SIZE(names); i++) {
 		uint8_t got[DW_NAME_MAX], want[DW_NAME_MAX];
 		size_t gl, wl;
-		assert_int_equal(read_at(msg, c.pos, off[i], got, &gl, NULL), 0);
+		assert_int_equal(read_at(msg, c.pos, off[i], got, &gl, NULL),
+				 0);
 		assert_int_equal(dw_name_from_str(names[i], NULL, want, &wl),
 				 0);
 		assert_int_equal(gl, wl);
@@ -666,27 +707,83 @@ test_write_pointer_range(void **state)
 	assert_memory_equal(msg + off, "\x01x\xFF\xF8", 4);
 }
 
+/*
+ * A remembered name of 127 labels reached through two pointers takes 129
+ * steps to walk; all of them are needed, or the suffix match lands one
+ * label off and a later name decodes with a label too many.
+ */
+static void
+test_write_long_chain(void **state)
+{
+	static uint8_t msg[1024];
+	struct dw_cur c = dw_writer(msg, sizeof(msg));
+	struct dw_ctab t;
+	uint8_t got[DW_NAME_MAX];
+	size_t gl, a = 12, cc, b;
+	(void)state;
+
+	memset(msg, 0, sizeof(msg));
+	c.pos = a; /* A: 120 labels "a" */
+	for (int i = 0; i < 120; i++)
+		dw_put_bytes(&c,
+			     "\x01"
+			     "a",
+			     2);
+	dw_put_u8(&c, 0);
+	cc = c.pos; /* C: 3 labels "b" -> A */
+	for (int i = 0; i < 3; i++)
+		dw_put_bytes(&c,
+			     "\x01"
+			     "b",
+			     2);
+	dw_put_u16(&c, (uint16_t)(0xC000 | a));
+	b = c.pos; /* B: 4 labels "c" -> C: 127 labels, 255 bytes */
+	for (int i = 0; i < 4; i++)
+		dw_put_bytes(&c,
+			     "\x01"
+			     "c",
+			     2);
+	dw_put_u16(&c, (uint16_t)(0xC000 | cc));
+	assert_int_equal(read_at(msg, c.pos, b, got, &gl, NULL), 0);
+	assert_int_equal(gl, 255);
+
+	dw_ctab_init(&t);
+	dw_ctab_add(&t, b); /* only B is known */
+	size_t off = c.pos;
+	put_name(&c, "a.a.a.", &t);
+	assert_int_equal(c.pos, off + 2); /* a pointer */
+	assert_int_equal(read_at(msg, c.pos, off, got, &gl, NULL), 0);
+	assert_int_equal(gl, 7);
+	assert_memory_equal(got,
+			    "\x01"
+			    "a\x01"
+			    "a\x01"
+			    "a",
+			    7);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_plain),
-		cmocka_unit_test(test_read_compressed),
-		cmocka_unit_test(test_read_bad_pointers),
-		cmocka_unit_test(test_read_label_types),
-		cmocka_unit_test(test_read_length_limit),
-		cmocka_unit_test(test_read_truncated),
-		cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_in_zone),
-		cmocka_unit_test(test_from_str),
-		cmocka_unit_test(test_from_str_limits),
-		cmocka_unit_test(test_to_str),
-		cmocka_unit_test(test_str_round_trip),
-		cmocka_unit_test(test_write_compression),
-		cmocka_unit_test(test_write_no_table),
-		cmocka_unit_test(test_write_no_space),
-		cmocka_unit_test(test_ctab_limits),
-		cmocka_unit_test(test_write_pointer_range),
+	    cmocka_unit_test(test_read_plain),
+	    cmocka_unit_test(test_read_compressed),
+	    cmocka_unit_test(test_read_bad_pointers),
+	    cmocka_unit_test(test_read_label_types),
+	    cmocka_unit_test(test_read_length_limit),
+	    cmocka_unit_test(test_read_truncated),
+	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_in_zone),
+	    cmocka_unit_test(test_from_str),
+	    cmocka_unit_test(test_from_str_limits),
+	    cmocka_unit_test(test_to_str),
+	    cmocka_unit_test(test_str_round_trip),
+	    cmocka_unit_test(test_write_compression),
+	    cmocka_unit_test(test_write_no_table),
+	    cmocka_unit_test(test_write_no_space),
+	    cmocka_unit_test(test_ctab_limits),
+	    cmocka_unit_test(test_write_pointer_range),
+	    cmocka_unit_test(test_write_long_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

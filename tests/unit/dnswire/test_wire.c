@@ -146,12 +146,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_exact),
-		cmocka_unit_test(test_read_sticky),
-		cmocka_unit_test(test_read_u16_short),
-		cmocka_unit_test(test_write_exact),
-		cmocka_unit_test(test_write_sticky),
-		cmocka_unit_test(test_patch),
+	    cmocka_unit_test(test_read_exact),
+	    cmocka_unit_test(test_read_sticky),
+	    cmocka_unit_test(test_read_u16_short),
+	    cmocka_unit_test(test_write_exact),
+	    cmocka_unit_test(test_write_sticky),
+	    cmocka_unit_test(test_patch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
