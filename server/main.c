@@ -78,6 +78,30 @@ load_config(const char *path, struct srv_config **cfg)
 	return 0;
 }
 
+/* The zone's parameters as the configuration sets them. */
+static void
+zone_params_from(const struct srv_config *cfg, struct zone_params *zp)
+{
+	*zp = (struct zone_params){
+		.domain = cfg->domain,
+		.nsadmin = cfg->nsadmin,
+		.mname = cfg->nsname,
+		.soa_ttl = cfg->soa_ttl,
+		.refresh = cfg->refresh,
+		.retry = cfg->retry,
+		.expire = cfg->expire,
+		.minimum = cfg->minimum,
+		/* a fresh start must not go below a serial secondaries or
+		 * caches have seen: unix time grows faster than our bumps */
+		.serial = (uint32_t)(ad_now_ms() / 1000),
+		.edns_size = (uint16_t)cfg->edns_size,
+		.txt_ttl = cfg->txt_ttl,
+		.txt_max_age_ms = (uint64_t)cfg->txt_max_age * 1000,
+		.version = *cfg->version ? cfg->version : NULL,
+		.identity = *cfg->identity ? cfg->identity : NULL,
+	};
+}
+
 static int
 cmd_check_config(const char *path)
 {
@@ -89,14 +113,8 @@ cmd_check_config(const char *path)
 	if (load_config(path, &cfg))
 		return 1;
 	/* records are part of validity: parse them into a scratch zone */
-	struct zone_params zp = {
-		.domain = cfg->domain,
-		.nsadmin = cfg->nsadmin,
-		.mname = cfg->nsname,
-		.soa_ttl = cfg->soa_ttl,
-		.minimum = cfg->minimum,
-		.edns_size = 1232,
-	};
+	struct zone_params zp;
+	zone_params_from(cfg, &zp);
 	if (zone_create(&zp, &z) != 0) {
 		fprintf(stderr, "%s: invalid [zone] names\n", path);
 		srv_config_free(cfg);
@@ -117,24 +135,8 @@ static int
 make_zone(const struct srv_config *cfg, struct zone **out)
 {
 	char err[1024];
-	struct zone_params zp = {
-		.domain = cfg->domain,
-		.nsadmin = cfg->nsadmin,
-		.mname = cfg->nsname,
-		.soa_ttl = cfg->soa_ttl,
-		.refresh = cfg->refresh,
-		.retry = cfg->retry,
-		.expire = cfg->expire,
-		.minimum = cfg->minimum,
-		/* a fresh start must not go below a serial secondaries or
-		 * caches have seen: unix time grows faster than our bumps */
-		.serial = (uint32_t)(ad_now_ms() / 1000),
-		.edns_size = (uint16_t)cfg->edns_size,
-		.txt_ttl = cfg->txt_ttl,
-		.txt_max_age_ms = (uint64_t)cfg->txt_max_age * 1000,
-		.version = *cfg->version ? cfg->version : NULL,
-		.identity = *cfg->identity ? cfg->identity : NULL,
-	};
+	struct zone_params zp;
+	zone_params_from(cfg, &zp);
 	int r = zone_create(&zp, out);
 	if (r != 0) {
 		ad_err("zone", "cannot create zone %s: %s", cfg->domain,
