@@ -4,12 +4,13 @@
 #   make demo    end-to-end demo on the embedded defaults (see README)
 #   make test    every test, under ASan/UBSan (what .ci/run calls)
 #   make bench   DNS benchmark side by side with NSD and Knot
+#   make bench-api  REST API: updates/s, DNS latency under updates, RSS
 #   make fuzz    run the libFuzzer harnesses for FUZZ_SECONDS each (clang)
 BUILD ?= build
 TEST_BUILD ?= build-test
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test bench fuzz clean
+.PHONY: all deps build demo test bench bench-api fuzz clean
 
 all: build
 
@@ -28,6 +29,9 @@ test: deps
 
 bench: deps build
 	@sh scripts/bench.sh
+
+bench-api: deps build
+	@python3 bench/api_bench.py --acmedns $(BUILD)/acmedns
 
 fuzz: deps
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS)

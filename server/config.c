@@ -790,7 +790,12 @@ set_value(struct srv_config *cfg, const struct cfg_desc *d, const char *v,
 	}
 	switch (d->type) {
 	case CT_STR: {
-		char *s = xstrdup(v);
+		/* one pair of double quotes around a value is syntax, not
+		 * data: version = "acmedns" serves acmedns */
+		size_t vl = strlen(v);
+		char *s = vl >= 2 && v[0] == '"' && v[vl - 1] == '"'
+				  ? xstrndup(v + 1, vl - 2)
+				  : xstrdup(v);
 		if (d->check && (r = d->check(&s, why, n)) != 0) {
 			free(s);
 			return r;
@@ -1384,7 +1389,15 @@ dump_key(const struct srv_config *cfg, const struct cfg_desc *d, FILE *f)
 		const char *v = *str_field(cfg, d);
 		if (d->flags & F_SECRET && *v)
 			v = "********";
-		fprintf(f, "%s =%s%s\n", d->key, *v ? " " : "", v);
+		size_t vl = strlen(v);
+		/* quote what would not read back as it is: comment
+		 * characters, surrounding quotes or white space */
+		bool q = d->type == CT_STR && vl &&
+			 ((vl >= 2 && v[0] == '"' && v[vl - 1] == '"') ||
+			  v[0] == ' ' || v[vl - 1] == ' ' || strchr(v, '#') ||
+			  strchr(v, ';'));
+		fprintf(f, "%s =%s%s%s%s\n", d->key, *v ? " " : "",
+			q ? "\"" : "", v, q ? "\"" : "");
 		break;
 	}
 	case CT_UINT:

@@ -64,6 +64,26 @@ srv_dns__count(struct srv_dns *d, const struct zone_qinfo *qi)
 {
 	if (qi->rcode < sizeof(d->stats.rcode) / sizeof(d->stats.rcode[0]))
 		d->stats.rcode[qi->rcode]++;
+	d->stats.qtype[srv_dns_qtype_slot(qi->qtype)]++;
 	if (qi->tc)
 		d->stats.truncated++;
+}
+
+static const uint16_t qtype_slots[SRV_DNS_QTYPES - 1] = {
+	1, 2, 5, 6, 15, 16, 28, 52, 255, 257, 65,
+};
+
+size_t
+srv_dns_qtype_slot(uint16_t qtype)
+{
+	for (size_t i = 0; i < SRV_DNS_QTYPES - 1; i++)
+		if (qtype_slots[i] == qtype)
+			return i;
+	return SRV_DNS_QTYPES - 1;
+}
+
+uint16_t
+srv_dns_qtype_of_slot(size_t slot)
+{
+	return slot < SRV_DNS_QTYPES - 1 ? qtype_slots[slot] : 0;
 }

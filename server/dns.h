@@ -35,7 +35,15 @@ struct srv_dns_stats {
 	uint64_t rcode[24];	   /* responses by rcode (BADVERS = 16) */
 	uint64_t tcp_accepted, tcp_evicted, tcp_timeouts;
 	uint64_t send_errors;
+	uint64_t qtype[12]; /* by srv_dns_qtype_slot() */
 };
+
+/* Query types counted one by one (A NS CNAME SOA MX TXT AAAA TLSA ANY CAA
+ * HTTPS); the last slot counts every other type. */
+#define SRV_DNS_QTYPES 12
+size_t srv_dns_qtype_slot(uint16_t qtype);
+/* The type counted in slot, 0 for the "other" slot. */
+uint16_t srv_dns_qtype_of_slot(size_t slot);
 
 /*
  * Bind every listen address (UDP and TCP) and start serving answers from

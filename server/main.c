@@ -11,9 +11,12 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "server/api.h"
 #include "server/config.h"
 #include "server/dns.h"
+#include "server/http.h"
 #include "server/privdrop.h"
+#include "server/store.h"
 #include "zones/zone.h"
 
 #include <getopt.h>
@@ -34,6 +37,9 @@ struct app {
 	struct srv_config *cfg;
 	struct zone *zone;
 	struct srv_dns *dns;
+	struct srv_store *store;
+	struct srv_api *api;
+	struct srv_http *http;
 	bool stopping;
 };
 
@@ -54,6 +60,12 @@ usage(FILE *f)
 		"  check-config -c FILE   validate FILE and print the effective "
 		"configuration\n"
 		"                         (secrets masked); exit 1 on errors\n"
+		"  import-acme-dns -c FILE PATH\n"
+		"                         import the registrations of a "
+		"joohoi/acme-dns\n"
+		"                         SQLite database into [store] path; "
+		"their\n"
+		"                         credentials keep working\n"
 		"  --version              print the version\n"
 		"  --help                 this text\n"
 		"\n"
@@ -154,6 +166,36 @@ make_zone(const struct srv_config *cfg, struct zone **out)
 	return 0;
 }
 
+static int
+cmd_import(const char *path, const char *src)
+{
+	struct srv_config *cfg;
+	struct srv_store *st;
+	struct srv_import_stats is = {0};
+	char err[1024];
+	int rc = 1;
+
+	if (load_config(path, &cfg))
+		return 1;
+	if (srv_store_open(NULL, cfg->store_path, &st, err, sizeof(err))) {
+		fprintf(stderr, "acmedns: %s\n", err);
+		goto out;
+	}
+	if (srv_store_import_acmedns(st, src, &is, err, sizeof(err)) != 0) {
+		fprintf(stderr, "acmedns: import failed, nothing imported: "
+				"%s\n", err);
+	} else {
+		printf("imported %zu registrations and %zu TXT values from "
+		       "%s into %s (%zu skipped)\n",
+		       is.regs, is.txts, src, cfg->store_path, is.skipped);
+		rc = 0;
+	}
+	srv_store_close(st);
+out:
+	srv_config_free(cfg);
+	return rc;
+}
+
 static void
 on_signal_closed(uv_handle_t *h)
 {
@@ -166,8 +208,16 @@ app_stop(struct app *a)
 	if (a->stopping)
 		return;
 	a->stopping = true;
+	if (a->http)
+		srv_http_stop(a->http);
+	a->http = NULL;
 	srv_dns_stop(a->dns);
 	a->dns = NULL;
+	srv_api_set_dns(a->api, NULL);
+	/* writes still queued commit and answer their (closed) requests;
+	 * the store's async handle closes, so the loop can end */
+	srv_store_close(a->store);
+	a->store = NULL;
 	uv_close((uv_handle_t *)&a->sig_term, on_signal_closed);
 	uv_close((uv_handle_t *)&a->sig_int, on_signal_closed);
 	uv_close((uv_handle_t *)&a->sig_hup, on_signal_closed);
@@ -198,6 +248,10 @@ app_reload(struct app *a)
 	}
 	ad_info("main", "reloaded: %zu names, serial %u",
 		zone_node_count(a->zone), zone_serial(a->zone));
+	if (a->http && srv_http_reload_tls(a->http, err, sizeof(err)) != 0)
+		ad_err("main", "TLS certificate reload failed, keeping the "
+			       "old one: %s", err);
+	srv_api_set_config(a->api, cfg);
 	srv_config_free(a->cfg);
 	a->cfg = cfg;
 	malloc_trim(0);
@@ -234,6 +288,29 @@ cmd_serve(const char *path)
 		goto out_cfg;
 
 	uv_loop_init(&a.loop);
+	if (a.cfg->tls == SRV_TLS_ACME) {
+		fprintf(stderr, "acmedns: %s: [api] tls = acme needs the ACME "
+				"engine, which this version does not have yet; "
+				"use none or file\n", path);
+		goto out_loop;
+	}
+	if (srv_store_open(&a.loop, a.cfg->store_path, &a.store, err,
+			   sizeof(err)) != 0) {
+		fprintf(stderr, "acmedns: %s\n", err);
+		goto out_loop;
+	}
+	struct srv_api_opts aopts = {
+		.loop = &a.loop,
+		.cfg = a.cfg,
+		.zone = a.zone,
+		.store = a.store,
+	};
+	if (srv_api_new(&aopts, &a.api, err, sizeof(err)) != 0 ||
+	    srv_api_load(a.api, err, sizeof(err)) != 0) {
+		fprintf(stderr, "acmedns: %s\n", err);
+		goto out_store;
+	}
+	malloc_trim(0);
 	struct srv_dns_opts dopts = {
 		.listen = a.cfg->dns_listen,
 		.nlisten = a.cfg->n_dns_listen,
@@ -244,13 +321,44 @@ cmd_serve(const char *path)
 	if (srv_dns_start(&a.loop, a.zone, &dopts, &a.dns, err, sizeof(err))) {
 		ad_err("dns", "%s", err);
 		fprintf(stderr, "acmedns: cannot listen: %s\n", err);
-		goto out_loop;
+		goto out_store;
+	}
+	srv_api_set_dns(a.api, a.dns);
+	if (a.cfg->n_api_listen > 0) {
+		struct srv_http_opts hopts = {
+			.listen = a.cfg->api_listen,
+			.nlisten = a.cfg->n_api_listen,
+			.limits = {.max_header_bytes = 8192,
+				   .max_headers = 64,
+				   .max_body_bytes = 65536},
+			.read_timeout_ms = 10000,
+			.idle_timeout_ms = 60000,
+			.max_clients = 512,
+			.max_requests = 1000,
+			.tls_cert = a.cfg->tls == SRV_TLS_FILE ? a.cfg->tls_cert
+							       : NULL,
+			.tls_key = a.cfg->tls == SRV_TLS_FILE ? a.cfg->tls_key
+							      : NULL,
+			.handler = srv_api_handle,
+			.ctx = a.api,
+		};
+		if (srv_http_start(&a.loop, &hopts, &a.http, err,
+				   sizeof(err))) {
+			ad_err("api", "%s", err);
+			fprintf(stderr, "acmedns: cannot listen: %s\n", err);
+			srv_dns_stop(a.dns);
+			a.dns = NULL;
+			goto out_store;
+		}
 	}
 	if (srv_drop_privileges(a.cfg->user, a.cfg->group, err, sizeof(err))) {
 		ad_err("main", "%s", err);
+		if (a.http)
+			srv_http_stop(a.http);
+		a.http = NULL;
 		srv_dns_stop(a.dns);
 		a.dns = NULL;
-		goto out_loop;
+		goto out_store;
 	}
 	if (geteuid() == 0)
 		ad_warn("main", "running as root: set [server] user to drop "
@@ -268,13 +376,25 @@ cmd_serve(const char *path)
 	for (size_t i = 0; i < a.cfg->n_dns_listen; i++)
 		ad_info("dns", "listening on %s (udp, tcp)",
 			a.cfg->dns_listen[i].text);
-	ad_info("main", "acmedns %s serving %s (%zu names, serial %u)",
+	for (size_t i = 0; a.http && i < a.cfg->n_api_listen; i++)
+		ad_info("api", "listening on %s (%s)",
+			a.cfg->api_listen[i].text,
+			a.cfg->tls == SRV_TLS_FILE ? "https" : "http");
+	ad_info("main", "acmedns %s serving %s (%zu names, %zu "
+			"registrations, serial %u)",
 		ACMEDNS_VERSION, zone_apex_str(a.zone),
-		zone_node_count(a.zone), zone_serial(a.zone));
+		zone_node_count(a.zone), srv_api_registrations(a.api),
+		zone_serial(a.zone));
 
 	uv_run(&a.loop, UV_RUN_DEFAULT);
 	rc = 0;
-	ad_info("main", "stopped");
+out_store:
+	if (a.store)
+		srv_store_close(a.store);
+	uv_run(&a.loop, UV_RUN_DEFAULT);
+	srv_api_free(a.api);
+	if (rc == 0)
+		ad_info("main", "stopped");
 out_loop:
 	/* let close callbacks run, then release the loop */
 	uv_run(&a.loop, UV_RUN_DEFAULT);
@@ -324,6 +444,14 @@ main(int argc, char **argv)
 	if (!cmd) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (cmd && strcmp(cmd, "import-acme-dns") == 0) {
+		if (optind + 1 != argc) {
+			fprintf(stderr, "usage: acmedns import-acme-dns -c FILE "
+					"PATH\n");
+			return EXIT_USAGE;
+		}
+		return cmd_import(cfg, argv[optind]);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "acmedns: unexpected argument '%s'\n",

@@ -45,32 +45,43 @@ put_rrset(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 static const struct zone_rrset *
 find_static(const struct zone_node *n, uint16_t type)
 {
-	for (uint16_t i = 0; i < n->nstatic; i++)
-		if (n->st[i].type == type)
-			return &n->st[i];
+	const struct zone_nx *nx = zone__nx(n);
+	if (!nx)
+		return NULL;
+	for (uint16_t i = 0; i < nx->nstatic; i++)
+		if (nx->st[i].type == type)
+			return &nx->st[i];
 	return NULL;
 }
 
-static bool
-dtxt_live(const struct ctx *x, const struct zone_dtxt *d)
+static const struct zone_rrset *
+dyn_tlsa(const struct zone_node *n)
 {
-	uint64_t age = x->z->txt_max_age_ms;
-	return age == 0 || x->o->now_ms < d->t_ms ||
-	       x->o->now_ms - d->t_ms <= age;
+	const struct zone_nx *nx = zone__nx(n);
+	return nx ? nx->tlsa : NULL;
 }
 
-/* true if a live value before index i equals value i: the same value can
+/* e: a packed value of a node's TXT blob (zone_int.h) */
+static bool
+dtxt_live(const struct ctx *x, const uint8_t *e)
+{
+	uint64_t age = x->z->txt_max_age_ms;
+	if (age == 0)
+		return true;
+	uint64_t t = zone__dtxt_t(e);
+	return x->o->now_ms < t || x->o->now_ms - t <= age;
+}
+
+/* true if a live value before e in the blob equals e: the same value can
  * be both pinned and pushed, but an RRset has no duplicates (RFC 2181 §5) */
 static bool
-dtxt_dup(const struct ctx *x, const struct zone_node *n, uint8_t i)
+dtxt_dup(const struct ctx *x, const uint8_t *blob, const uint8_t *e)
 {
-	const struct zone_dtxt *d = n->dtxt[i];
-	for (uint8_t j = 0; j < i; j++) {
-		const struct zone_dtxt *e = n->dtxt[j];
-		if (e->len == d->len && memcmp(e->val, d->val, d->len) == 0 &&
-		    dtxt_live(x, e))
+	for (const uint8_t *f = blob; f < e; f += zone__dtxt_size(f))
+		if (f[9] == e[9] &&
+		    memcmp(f + ZONE_DTXT_HDR, e + ZONE_DTXT_HDR, e[9]) == 0 &&
+		    dtxt_live(x, f))
 			return true;
-	}
 	return false;
 }
 
@@ -78,10 +89,11 @@ static unsigned
 put_dtxt(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 	 const struct zone_node *n)
 {
+	const uint8_t *blob = n->data + zone__txt_off(n), *e = blob;
 	unsigned k = 0;
-	for (uint8_t i = 0; i < n->ndtxt; i++) {
-		const struct zone_dtxt *d = n->dtxt[i];
-		if (!dtxt_live(x, d) || dtxt_dup(x, n, i))
+	for (uint8_t i = 0; i < n->ndtxt; i++, e += zone__dtxt_size(e)) {
+		uint8_t len = e[9];
+		if (!dtxt_live(x, e) || dtxt_dup(x, blob, e))
 			continue;
 		if (ptr)
 			dw_put_u16(&x->c, (uint16_t)(0xC000u | ptr));
@@ -90,9 +102,9 @@ put_dtxt(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 		dw_put_u16(&x->c, DW_T_TXT);
 		dw_put_u16(&x->c, DW_C_IN);
 		dw_put_u32(&x->c, x->z->txt_ttl);
-		dw_put_u16(&x->c, (uint16_t)(d->len + 1u));
-		dw_put_u8(&x->c, d->len);
-		dw_put_bytes(&x->c, d->val, d->len);
+		dw_put_u16(&x->c, (uint16_t)(len + 1u));
+		dw_put_u8(&x->c, len);
+		dw_put_bytes(&x->c, e + ZONE_DTXT_HDR, len);
 		x->an++;
 		k++;
 	}
@@ -102,8 +114,9 @@ put_dtxt(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 static bool
 has_live_dtxt(const struct ctx *x, const struct zone_node *n)
 {
-	for (uint8_t i = 0; i < n->ndtxt; i++)
-		if (dtxt_live(x, n->dtxt[i]))
+	const uint8_t *e = n->data + zone__txt_off(n);
+	for (uint8_t i = 0; i < n->ndtxt; i++, e += zone__dtxt_size(e))
+		if (dtxt_live(x, e))
 			return true;
 	return false;
 }
@@ -197,20 +210,21 @@ static void
 put_all(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 	const struct zone_node *n)
 {
+	const struct zone_nx *nx = zone__nx(n);
 	bool txt_done = false;
 	if (n->flags & ZN_APEX)
 		put_soa(x, x->z->soa_ttl, &x->an);
-	for (uint16_t i = 0; i < n->nstatic; i++) {
-		put_rrset(x, owner, ptr, &n->st[i], &x->an);
-		if (n->st[i].type == DW_T_TXT) {
+	for (uint16_t i = 0; nx && i < nx->nstatic; i++) {
+		put_rrset(x, owner, ptr, &nx->st[i], &x->an);
+		if (nx->st[i].type == DW_T_TXT) {
 			put_dtxt(x, owner, ptr, n);
 			txt_done = true;
 		}
 	}
 	if (!txt_done)
 		put_dtxt(x, owner, ptr, n);
-	if (n->tlsa)
-		put_rrset(x, owner, ptr, n->tlsa, &x->an);
+	if (nx && nx->tlsa)
+		put_rrset(x, owner, ptr, nx->tlsa, &x->an);
 }
 
 /* RFC 8482 §4.1: answer ANY with one RRset of the name. */
@@ -233,12 +247,13 @@ put_any(struct ctx *x, const uint8_t *owner, uint16_t ptr,
 		put_dtxt(x, owner, ptr, n);
 		return;
 	}
-	if (n->nstatic) {
-		put_rrset(x, owner, ptr, &n->st[0], &x->an);
+	const struct zone_nx *nx = zone__nx(n);
+	if (nx && nx->nstatic) {
+		put_rrset(x, owner, ptr, &nx->st[0], &x->an);
 		return;
 	}
-	if (n->tlsa)
-		put_rrset(x, owner, ptr, n->tlsa, &x->an);
+	if (nx && nx->tlsa)
+		put_rrset(x, owner, ptr, nx->tlsa, &x->an);
 }
 
 /* Answer qtype from node n, owner given as name or pointer. Returns R_DATA
@@ -247,7 +262,7 @@ static int
 answer_node(struct ctx *x, const struct zone_node *n, const uint8_t *owner,
 	    uint16_t ptr, uint16_t qtype, const uint8_t **cname)
 {
-	const struct zone_rrset *s;
+	const struct zone_rrset *s, *s2;
 	uint16_t before = x->an;
 
 	*cname = NULL;
@@ -271,8 +286,8 @@ answer_node(struct ctx *x, const struct zone_node *n, const uint8_t *owner,
 		put_rrset(x, owner, ptr, s, &x->an);
 	if (qtype == DW_T_TXT)
 		put_dtxt(x, owner, ptr, n);
-	else if (qtype == DW_T_TLSA && n->tlsa)
-		put_rrset(x, owner, ptr, n->tlsa, &x->an);
+	else if (qtype == DW_T_TLSA && (s2 = dyn_tlsa(n)) != NULL)
+		put_rrset(x, owner, ptr, s2, &x->an);
 	if (s && (qtype == DW_T_NS || qtype == DW_T_MX) && !x->c.err)
 		put_glue(x, s);
 	return x->an > before ? R_DATA : R_NODATA;

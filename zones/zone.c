@@ -12,28 +12,196 @@
 #include "common/xalloc.h"
 #include "dnswire/rr.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #define INITIAL_BUCKETS 1024
 
-static uint64_t
-name_hash(const struct zone *z, const uint8_t *lname, size_t len)
+/* Node layout (see zone_int.h): header, key, optional zone_nx pointer,
+ * TXT blob. */
+#define NODE_HDR offsetof(struct zone_node, data)
+
+/*
+ * Keys. A node is keyed by its name relative to the apex with every
+ * UUID-shaped label (36 bytes, lowercase hex in the 8-4-4-4-12 pattern, as
+ * acme-dns registrations are) packed into ZONE_KEY_UUID + 16 bytes: 20 bytes
+ * less per registration, which is what lets a registration with two TXT
+ * values fit a 144-byte malloc chunk instead of a 176-byte one. 0xFF cannot
+ * be a label length (at most 63, RFC 1035 §2.3.4), so keys are unambiguous,
+ * and every other label is kept as is.
+ */
+static const int8_t hexval[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+}; /* value + 1; 0 = not lowercase hex */
+
+/* Pack the 36 characters of a UUID label into out[16]; false if s is not
+ * one (out is then clobbered). */
+static bool
+uuid_pack(const uint8_t *s, uint8_t *out)
 {
-	return ad_siphash(z->hkey, lname, len);
+	unsigned k = 0;
+	for (unsigned i = 0; i < ZONE_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+			continue;
+		}
+		int v = hexval[s[i]];
+		if (!v)
+			return false;
+		if (k & 1)
+			out[k >> 1] = (uint8_t)(out[k >> 1] | (v - 1));
+		else
+			out[k >> 1] = (uint8_t)((v - 1) << 4);
+		k++;
+	}
+	return true;
+}
+
+/* The key of a lowercase relative name (len bytes) into key[DW_NAME_MAX];
+ * returns its length. */
+static size_t
+name_key(const uint8_t *rel, size_t len, uint8_t *key)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += (size_t)rel[i] + 1) {
+		if (rel[i] == ZONE_UUID_LEN &&
+		    uuid_pack(rel + i + 1, key + o + 1)) {
+			key[o] = ZONE_KEY_UUID;
+			o += 1 + ZONE_UUID_BYTES;
+		} else {
+			memcpy(key + o, rel + i, (size_t)rel[i] + 1);
+			o += (size_t)rel[i] + 1;
+		}
+	}
+	return o;
+}
+
+/* Bytes of the first label of a key. */
+static size_t
+key_skip(const uint8_t *key)
+{
+	return key[0] == ZONE_KEY_UUID ? 1u + ZONE_UUID_BYTES
+				       : (size_t)key[0] + 1;
+}
+
+/* Keyed hash (HashDoS: registrations are client-chosen names). */
+static uint64_t
+key_hash(const struct zone *z, const uint8_t *key, size_t len)
+{
+	return ad_siphash(z->hkey, key, len);
+}
+
+static struct zone_node **
+bucket_of(const struct zone *z, const uint8_t *key, size_t len)
+{
+	return &z->buckets[key_hash(z, key, len) & (z->nbuckets - 1)];
+}
+
+static struct zone_node *
+find_key(const struct zone *z, const uint8_t *key, size_t len)
+{
+	struct zone_node *n = *bucket_of(z, key, len);
+	for (; n; n = n->hnext)
+		if (n->name_len == len && memcmp(n->data, key, len) == 0)
+			return n;
+	return NULL;
 }
 
 struct zone_node *
 zone__find(const struct zone *z, const uint8_t *lname, size_t len)
 {
-	uint64_t h = name_hash(z, lname, len);
-	struct zone_node *n = z->buckets[h & (z->nbuckets - 1)];
-	for (; n; n = n->hnext)
-		if (n->hash == h && n->name_len == len &&
-		    memcmp(n->name, lname, len) == 0)
-			return n;
-	return NULL;
+	uint8_t key[DW_NAME_MAX];
+	if (len < z->apex_len)
+		return NULL;
+	/* in zone: the last apex_len bytes are the apex itself */
+	return find_key(z, key, name_key(lname, len - z->apex_len, key));
 }
 
+/* The link (bucket slot or hnext field) that points at n. */
+static struct zone_node **
+node_link(struct zone *z, const struct zone_node *n)
+{
+	struct zone_node **pp = bucket_of(z, n->data, n->name_len);
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static size_t
+blob_size(const uint8_t *blob, unsigned count)
+{
+	const uint8_t *e = blob;
+	for (unsigned i = 0; i < count; i++)
+		e += zone__dtxt_size(e);
+	return (size_t)(e - blob);
+}
+
+static uint8_t *
+node_txt(struct zone_node *n)
+{
+	return n->data + zone__txt_off(n);
+}
+
+/* Bytes in use: header, name, zone_nx pointer, TXT blob. */
+static size_t
+node_size(struct zone_node *n)
+{
+	return NODE_HDR + zone__txt_off(n) + blob_size(node_txt(n), n->ndtxt);
+}
+
+/* Reallocate n to size bytes and relink it: returns the node, which may
+ * have moved. Every node pointer but the result is stale afterwards. */
+static struct zone_node *
+node_resize(struct zone *z, struct zone_node *n, size_t size)
+{
+	struct zone_node **pp = node_link(z, n);
+	struct zone_node *m = xrealloc(n, AD_MAX(size, sizeof(*m)));
+	*pp = m;
+	return m;
+}
+
+/* Shrink n to what it holds after values were removed in place. */
+static struct zone_node *
+node_fit(struct zone *z, struct zone_node *n)
+{
+	return node_resize(z, n, node_size(n));
+}
+
+/* n with a zone_nx attached (created empty if needed); may move n. */
+static struct zone_node *
+node_ext(struct zone *z, struct zone_node *n)
+{
+	if (n->flags & ZN_EXT)
+		return n;
+	size_t off = n->name_len, blob = blob_size(node_txt(n), n->ndtxt);
+	struct zone_nx *x = xcalloc(1, sizeof(*x));
+	n = node_resize(z, n, NODE_HDR + off + sizeof(x) + blob);
+	memmove(n->data + off + sizeof(x), n->data + off, blob);
+	memcpy(n->data + off, &x, sizeof(x));
+	n->flags |= ZN_EXT;
+	return n;
+}
+
+/* Drop the zone_nx of n if it holds nothing; may move n. */
+static struct zone_node *
+node_trim(struct zone *z, struct zone_node *n)
+{
+	struct zone_nx *x = zone__nx(n);
+	if (!x || x->nstatic || x->tlsa || x->children)
+		return n;
+	size_t off = n->name_len, blob = blob_size(node_txt(n), n->ndtxt);
+	free(x->st);
+	free(x);
+	memmove(n->data + off, n->data + off + sizeof(x), blob);
+	n->flags &= (uint8_t)~ZN_EXT;
+	return node_resize(z, n, NODE_HDR + off + blob);
+}
+
+/* Double the bucket array: keeps the load factor at most 1, so the
+ * amortised cost of an insertion stays constant. */
 static void
 table_grow(struct zone *z)
 {
@@ -42,9 +210,10 @@ table_grow(struct zone *z)
 	for (size_t i = 0; i < z->nbuckets; i++) {
 		struct zone_node *n = z->buckets[i], *next;
 		for (; n; n = next) {
+			size_t h = key_hash(z, n->data, n->name_len) & (nb - 1);
 			next = n->hnext;
-			n->hnext = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
+			n->hnext = b[h];
+			b[h] = n;
 		}
 	}
 	free(z->buckets);
@@ -52,31 +221,41 @@ table_grow(struct zone *z)
 	z->nbuckets = nb;
 }
 
-/* Find or create the node for a lowercase name at or below the apex,
- * creating its missing ancestors as empty non-terminals. */
+/* Find or create the node for a key, creating its missing ancestors as
+ * empty non-terminals. */
 static struct zone_node *
-node_get(struct zone *z, const uint8_t *lname, size_t len)
+node_get_key(struct zone *z, const uint8_t *key, size_t len)
 {
-	struct zone_node *n = zone__find(z, lname, len);
+	struct zone_node *n = find_key(z, key, len);
 	if (n)
 		return n;
 	struct zone_node *parent = NULL;
-	if (len > z->apex_len) {
-		size_t skip = (size_t)lname[0] + 1;
-		parent = node_get(z, lname + skip, len - skip);
+	if (len > 0) {
+		size_t skip = key_skip(key);
+		parent = node_get_key(z, key + skip, len - skip);
 	}
-	n = xcalloc(1, sizeof(*n) + len);
+	n = xcalloc(1, AD_MAX(NODE_HDR + len, sizeof(*n)));
 	n->name_len = (uint8_t)len;
-	memcpy(n->name, lname, len);
-	n->hash = name_hash(z, lname, len);
+	memcpy(n->data, key, len);
 	if (z->nnodes >= z->nbuckets)
 		table_grow(z);
-	n->hnext = z->buckets[n->hash & (z->nbuckets - 1)];
-	z->buckets[n->hash & (z->nbuckets - 1)] = n;
+	struct zone_node **pp = bucket_of(z, key, len);
+	n->hnext = *pp;
+	*pp = n;
 	z->nnodes++;
-	if (parent)
-		parent->children++;
+	if (parent) {
+		parent = node_ext(z, parent);
+		zone__nx(parent)->children++;
+	}
 	return n;
+}
+
+/* node_get_key() for a lowercase wire name at or below the apex */
+static struct zone_node *
+node_get(struct zone *z, const uint8_t *lname, size_t len)
+{
+	uint8_t key[DW_NAME_MAX];
+	return node_get_key(z, key, name_key(lname, len - z->apex_len, key));
 }
 
 static void
@@ -86,35 +265,27 @@ rrset_free(struct zone_rrset *s)
 		free(s->data);
 }
 
+/* A node with a zone_nx is never empty: node_trim() runs first. */
 static bool
 node_is_empty(const struct zone_node *n)
 {
-	return !(n->flags & (ZN_APEX | ZN_REGISTERED)) && n->nstatic == 0 &&
-	       n->ndtxt == 0 && !n->tlsa && n->children == 0;
-}
-
-static void
-node_unlink(struct zone *z, struct zone_node *n)
-{
-	struct zone_node **pp = &z->buckets[n->hash & (z->nbuckets - 1)];
-	while (*pp != n)
-		pp = &(*pp)->hnext;
-	*pp = n->hnext;
-	z->nnodes--;
+	return !(n->flags & (ZN_APEX | ZN_REGISTERED | ZN_EXT)) &&
+	       n->ndtxt == 0;
 }
 
 static void
 node_free(struct zone_node *n)
 {
-	for (uint16_t i = 0; i < n->nstatic; i++)
-		rrset_free(&n->st[i]);
-	free(n->st);
-	for (uint8_t i = 0; i < n->ndtxt; i++)
-		free(n->dtxt[i]);
-	free(n->dtxt);
-	if (n->tlsa) {
-		rrset_free(n->tlsa);
-		free(n->tlsa);
+	struct zone_nx *x = zone__nx(n);
+	if (x) {
+		for (uint16_t i = 0; i < x->nstatic; i++)
+			rrset_free(&x->st[i]);
+		free(x->st);
+		if (x->tlsa) {
+			rrset_free(x->tlsa);
+			free(x->tlsa);
+		}
+		free(x);
 	}
 	free(n);
 }
@@ -123,18 +294,22 @@ node_free(struct zone_node *n)
 static void
 node_gc(struct zone *z, struct zone_node *n)
 {
-	while (n && node_is_empty(n)) {
+	for (;;) {
+		n = node_trim(z, n);
+		if (!node_is_empty(n))
+			return;
 		struct zone_node *parent = NULL;
-		if (n->name_len > z->apex_len) {
-			size_t skip = (size_t)n->name[0] + 1;
-			parent = zone__find(z, n->name + skip,
-					    n->name_len - skip);
+		if (n->name_len > 0) {
+			size_t skip = key_skip(n->data);
+			parent = find_key(z, n->data + skip,
+					  n->name_len - skip);
 		}
-		node_unlink(z, n);
+		*node_link(z, n) = n->hnext;
+		z->nnodes--;
 		node_free(n);
 		if (!parent)
-			break;
-		parent->children--;
+			return;
+		zone__nx(parent)->children--;
 		n = parent;
 	}
 }
@@ -173,8 +348,7 @@ zone_create(const struct zone_params *p, struct zone **out)
 	}
 	z->nbuckets = INITIAL_BUCKETS;
 	z->buckets = xcalloc(z->nbuckets, sizeof(*z->buckets));
-	z->apex_node = node_get(z, z->apex, z->apex_len);
-	z->apex_node->flags |= ZN_APEX;
+	node_get(z, z->apex, z->apex_len)->flags |= ZN_APEX;
 	*out = z;
 	return 0;
 fail:
@@ -325,41 +499,28 @@ static_validate(struct zone *z, struct srr *s, size_t n, size_t *bad,
 	return 0;
 }
 
+/* A list of node keys, packed as [u8 len][bytes]... */
+struct key_list {
+	uint8_t *b;
+	size_t len, cap;
+};
+
+static void
+names_add(struct key_list *l, const uint8_t *key, uint8_t len)
+{
+	if (l->len + 1u + len > l->cap) {
+		l->cap = AD_MAX(2 * l->cap, l->len + 1u + len + 256u);
+		l->b = xrealloc(l->b, l->cap);
+	}
+	l->b[l->len] = len;
+	memcpy(l->b + l->len + 1, key, len);
+	l->len += 1u + len;
+}
+
 static bool
 is_wildcard(const uint8_t *lname)
 {
 	return lname[0] == 1 && lname[1] == '*';
-}
-
-/* Remove nodes left empty after the static data was dropped; a node's
- * removal can empty its parent, so sweep until nothing changes. */
-static void
-sweep(struct zone *z)
-{
-	bool again = true;
-	while (again) {
-		again = false;
-		for (size_t i = 0; i < z->nbuckets; i++) {
-			struct zone_node **pp = &z->buckets[i];
-			while (*pp) {
-				struct zone_node *n = *pp;
-				if (!node_is_empty(n)) {
-					pp = &n->hnext;
-					continue;
-				}
-				*pp = n->hnext;
-				z->nnodes--;
-				size_t skip = (size_t)n->name[0] + 1;
-				struct zone_node *parent = zone__find(
-					z, n->name + skip, n->name_len - skip);
-				if (parent) {
-					parent->children--;
-					again = true;
-				}
-				node_free(n);
-			}
-		}
-	}
 }
 
 int
@@ -388,14 +549,21 @@ zone_set_static(struct zone *z, const struct zone_rr *rrs, size_t n,
 		return r;
 	}
 
-	/* drop the old static data everywhere */
+	/* drop the old static data everywhere, remembering the owners (by
+	 * name: nodes move and are freed below) to collect the ones left
+	 * empty once the new data is in */
+	struct key_list old = {0};
 	for (size_t i = 0; i < z->nbuckets; i++) {
 		for (struct zone_node *nd = z->buckets[i]; nd; nd = nd->hnext) {
-			for (uint16_t k = 0; k < nd->nstatic; k++)
-				rrset_free(&nd->st[k]);
-			free(nd->st);
-			nd->st = NULL;
-			nd->nstatic = 0;
+			struct zone_nx *x = zone__nx(nd);
+			if (!x || !x->nstatic)
+				continue;
+			for (uint16_t k = 0; k < x->nstatic; k++)
+				rrset_free(&x->st[k]);
+			free(x->st);
+			x->st = NULL;
+			x->nstatic = 0;
+			names_add(&old, nd->data, nd->name_len);
 		}
 	}
 	z->nwildcards = 0;
@@ -406,15 +574,16 @@ zone_set_static(struct zone *z, const struct zone_rr *rrs, size_t n,
 		while (j < n && srr_same_owner(&s[i], &s[j]))
 			j++;
 		struct zone_node *nd = node_get(z, s[i].lname, s[i].len);
+		struct zone_nx *x = zone__nx(node_ext(z, nd));
 		if (is_wildcard(s[i].lname))
 			z->nwildcards++;
 		for (size_t a = i; a < j;) {
 			size_t b = a;
 			while (b < j && s[b].rr->type == s[a].rr->type)
 				b++;
-			nd->st = xreallocarray(nd->st, nd->nstatic + 1u,
-					       sizeof(*nd->st));
-			struct zone_rrset *set = &nd->st[nd->nstatic++];
+			x->st = xreallocarray(x->st, x->nstatic + 1u,
+					      sizeof(*x->st));
+			struct zone_rrset *set = &x->st[x->nstatic++];
 			memset(set, 0, sizeof(*set));
 			set->type = s[a].rr->type;
 			set->ttl = UINT32_MAX;
@@ -437,7 +606,14 @@ zone_set_static(struct zone *z, const struct zone_rr *rrs, size_t n,
 		i = j;
 	}
 	free(s);
-	sweep(z);
+	/* RFC 8020: only names that still hold data (or have descendants
+	 * that do) exist; node_gc() walks up through emptied ancestors */
+	for (size_t off = 0; off < old.len; off += 1u + old.b[off]) {
+		struct zone_node *nd = find_key(z, old.b + off + 1, old.b[off]);
+		if (nd)
+			node_gc(z, nd);
+	}
+	free(old.b);
 	bump(z);
 	return 0;
 }
@@ -486,11 +662,10 @@ zone_sub_unregister(struct zone *z, const char *name)
 	if (!n || !(n->flags & ZN_REGISTERED))
 		return AD_ENOENT;
 	n->flags &= (uint8_t)~ZN_REGISTERED;
-	for (uint8_t i = 0; i < n->ndtxt; i++)
-		free(n->dtxt[i]);
-	free(n->dtxt);
-	n->dtxt = NULL;
-	n->ndtxt = 0;
+	if (n->ndtxt) {
+		n->ndtxt = 0;
+		n = node_fit(z, n);
+	}
 	node_gc(z, n);
 	bump(z);
 	return 0;
@@ -507,37 +682,44 @@ zone_sub_exists(const struct zone *z, const char *name)
 	return n && (n->flags & ZN_REGISTERED);
 }
 
-static struct zone_dtxt *
-dtxt_new(const void *val, size_t len, uint64_t now, bool pinned)
+/* The value at n equal to val with the given pinned state, or NULL. */
+static uint8_t *
+dtxt_find(struct zone_node *n, const void *val, size_t len, bool pinned)
 {
-	struct zone_dtxt *d = xmalloc(sizeof(*d) + len);
-	d->t_ms = now;
-	d->pinned = pinned;
-	d->len = (uint8_t)len;
-	memcpy(d->val, val, len);
-	return d;
+	uint8_t *e = node_txt(n);
+	for (unsigned i = 0; i < n->ndtxt; i++, e += zone__dtxt_size(e))
+		if (((e[8] & ZD_PINNED) != 0) == pinned && e[9] == len &&
+		    memcmp(e + ZONE_DTXT_HDR, val, len) == 0)
+			return e;
+	return NULL;
 }
 
-static int
-dtxt_find(const struct zone_node *n, const void *val, size_t len, bool pinned)
+/* Remove value e from the blob of n in place (node_fit() shrinks). */
+static void
+dtxt_remove(struct zone_node *n, uint8_t *e)
 {
-	for (int i = 0; i < n->ndtxt; i++)
-		if (n->dtxt[i]->pinned == pinned && n->dtxt[i]->len == len &&
-		    memcmp(n->dtxt[i]->val, val, len) == 0)
-			return i;
-	return -1;
+	uint8_t *blob = node_txt(n);
+	size_t sz = zone__dtxt_size(e);
+	size_t tail = blob_size(blob, n->ndtxt) - (size_t)(e - blob) - sz;
+	memmove(e, e + sz, tail);
+	n->ndtxt--;
 }
 
-static int
-dtxt_append(struct zone_node *n, struct zone_dtxt *d)
+/* Append a value to the blob of n: one realloc; may move n. */
+static struct zone_node *
+dtxt_append(struct zone *z, struct zone_node *n, const void *val,
+	    size_t len, uint64_t now, bool pinned)
 {
-	if (n->ndtxt >= ZONE_TXT_COUNT) {
-		free(d);
-		return AD_ELIMIT;
-	}
-	n->dtxt = xreallocarray(n->dtxt, n->ndtxt + 1u, sizeof(*n->dtxt));
-	n->dtxt[n->ndtxt++] = d;
-	return 0;
+	size_t end = node_size(n);
+	n = node_resize(z, n, end + ZONE_DTXT_HDR + len);
+	uint8_t *e = (uint8_t *)n + end;
+	memcpy(e, &now, sizeof(now));
+	e[8] = pinned ? ZD_PINNED : 0;
+	e[9] = (uint8_t)len;
+	if (len)
+		memcpy(e + ZONE_DTXT_HDR, val, len);
+	n->ndtxt++;
+	return n;
 }
 
 int
@@ -546,15 +728,16 @@ zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
 {
 	uint8_t ln[DW_NAME_MAX];
 	size_t nl;
-	int r, i;
+	uint8_t *e;
+	int r;
 
 	if (len > ZONE_TXT_MAX || slots == 0)
 		return AD_EINVAL;
 	if ((r = name_arg(z, name, ln, &nl)))
 		return r;
 	struct zone_node *n = node_get(z, ln, nl);
-	if ((i = dtxt_find(n, val, len, false)) >= 0) {
-		n->dtxt[i]->t_ms = now_ms;
+	if ((e = dtxt_find(n, val, len, false)) != NULL) {
+		memcpy(e, &now_ms, sizeof(now_ms));
 		bump(z);
 		return 0;
 	}
@@ -563,27 +746,26 @@ zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
 	 * when slots shrank since the last push */
 	for (;;) {
 		unsigned unpinned = 0;
-		int oldest = -1;
-		for (i = 0; i < n->ndtxt; i++) {
-			if (n->dtxt[i]->pinned)
+		uint8_t *oldest = NULL;
+		e = node_txt(n);
+		for (unsigned i = 0; i < n->ndtxt;
+		     i++, e += zone__dtxt_size(e)) {
+			if (e[8] & ZD_PINNED)
 				continue;
 			unpinned++;
-			if (oldest < 0 ||
-			    n->dtxt[i]->t_ms < n->dtxt[oldest]->t_ms)
-				oldest = i;
+			if (!oldest || zone__dtxt_t(e) < zone__dtxt_t(oldest))
+				oldest = e;
 		}
 		if (unpinned < slots)
 			break;
-		free(n->dtxt[oldest]);
-		memmove(&n->dtxt[oldest], &n->dtxt[oldest + 1],
-			(size_t)(n->ndtxt - oldest - 1) * sizeof(*n->dtxt));
-		n->ndtxt--;
+		dtxt_remove(n, oldest);
 	}
-	/* fails (AD_ELIMIT) only if nothing was dropped above */
-	if ((r = dtxt_append(n, dtxt_new(val, len, now_ms, false)))) {
+	/* full only if nothing was dropped above (then n is unchanged) */
+	if (n->ndtxt >= ZONE_TXT_COUNT) {
 		node_gc(z, n);
-		return r;
+		return AD_ELIMIT;
 	}
+	dtxt_append(z, n, val, len, now_ms, false);
 	bump(z);
 	return 0;
 }
@@ -601,12 +783,13 @@ zone_txt_pin(struct zone *z, const char *name, const void *val, size_t len,
 	if ((r = name_arg(z, name, ln, &nl)))
 		return r;
 	struct zone_node *n = node_get(z, ln, nl);
-	if (dtxt_find(n, val, len, true) >= 0)
+	if (dtxt_find(n, val, len, true))
 		return 0;
-	if ((r = dtxt_append(n, dtxt_new(val, len, now_ms, true)))) {
+	if (n->ndtxt >= ZONE_TXT_COUNT) {
 		node_gc(z, n);
-		return r;
+		return AD_ELIMIT;
 	}
+	dtxt_append(z, n, val, len, now_ms, true);
 	bump(z);
 	return 0;
 }
@@ -616,18 +799,17 @@ zone_txt_unpin(struct zone *z, const char *name, const void *val, size_t len)
 {
 	uint8_t ln[DW_NAME_MAX];
 	size_t nl;
-	int r, i;
+	uint8_t *e;
+	int r;
 
 	if ((r = name_arg(z, name, ln, &nl)))
 		return r;
 	struct zone_node *n = zone__find(z, ln, nl);
-	if (!n || (i = dtxt_find(n, val, len, true)) < 0)
+	if (!n || len > ZONE_TXT_MAX ||
+	    (e = dtxt_find(n, val, len, true)) == NULL)
 		return AD_ENOENT;
-	free(n->dtxt[i]);
-	memmove(&n->dtxt[i], &n->dtxt[i + 1],
-		(size_t)(n->ndtxt - i - 1) * sizeof(*n->dtxt));
-	n->ndtxt--;
-	node_gc(z, n);
+	dtxt_remove(n, e);
+	node_gc(z, node_fit(z, n));
 	bump(z);
 	return 0;
 }
@@ -680,11 +862,16 @@ zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
 			s->count++;
 		}
 	}
-	if (n->tlsa) {
-		rrset_free(n->tlsa);
-		free(n->tlsa);
+	if (s)
+		n = node_ext(z, n);
+	struct zone_nx *x = zone__nx(n);
+	if (x) {
+		if (x->tlsa) {
+			rrset_free(x->tlsa);
+			free(x->tlsa);
+		}
+		x->tlsa = s; /* s != NULL implies x != NULL */
 	}
-	n->tlsa = s;
 	if (!s)
 		node_gc(z, n);
 	bump(z);
