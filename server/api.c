@@ -378,9 +378,7 @@ upgrade_hash(struct areq *ar, struct srv_reg *r)
 				   on_hash_saved, NULL) != 0)
 		return;
 	r->hash = h;
-	OPENSSL_cleanse(r->bcrypt, strlen(r->bcrypt));
-	free(r->bcrypt);
-	r->bcrypt = NULL;
+	srv_reg_set_ext(r, NULL, r->ext->allow, r->ext->nallow);
 	ad_info("api", "user %s: imported bcrypt hash upgraded",
 		ar->user_text);
 }
@@ -397,7 +395,7 @@ bcrypt_done(uv_work_t *w, int status)
 		return;
 	}
 	/* only upgrade the hash we checked (not a newer one) */
-	if (r->bcrypt && strcmp(r->bcrypt, ar->bcrypt) == 0)
+	if (srv_reg_bcrypt(r) && strcmp(srv_reg_bcrypt(r), ar->bcrypt) == 0)
 		upgrade_hash(ar, r);
 	auth_ok(ar, r);
 }
@@ -425,13 +423,13 @@ auth_start(struct areq *ar)
 		forbidden(ar, "no such user");
 		return;
 	}
-	if (r->bcrypt) {
+	if (srv_reg_bcrypt(r)) {
 		if (a->bcrypt_pending >= BCRYPT_MAX_PENDING) {
 			finish_error(ar, 503, "busy",
 				     "Retry-After: 1\r\n");
 			return;
 		}
-		ar->bcrypt = xstrdup(r->bcrypt);
+		ar->bcrypt = xstrdup(srv_reg_bcrypt(r));
 		ar->work.data = ar;
 		if (uv_queue_work(a->loop, &ar->work, bcrypt_work,
 				  bcrypt_done) != 0) {
@@ -548,7 +546,8 @@ do_deregister(struct areq *ar, struct srv_reg *r)
 static void
 auth_ok(struct areq *ar, struct srv_reg *r)
 {
-	if (r->nallow && !client_in(ar, r->allow, r->nallow)) {
+	if (srv_reg_nallow(r) &&
+	    !client_in(ar, r->ext->allow, r->ext->nallow)) {
 		forbidden(ar, "client address not in allowfrom");
 		return;
 	}
@@ -595,9 +594,9 @@ on_reg_committed(void *arg, int status)
 	cJSON_AddStringToObject(j, "fulldomain", full);
 	cJSON_AddStringToObject(j, "subdomain", sub);
 	cJSON *allow = cJSON_AddArrayToObject(j, "allowfrom");
-	for (uint32_t i = 0; i < r->nallow; i++)
-		cJSON_AddItemToArray(allow,
-				     cJSON_CreateString(r->allow[i].text));
+	for (uint32_t i = 0; i < srv_reg_nallow(r); i++)
+		cJSON_AddItemToArray(
+			allow, cJSON_CreateString(r->ext->allow[i].text));
 	ad_info("api", "%s: registered %s (subdomain %s)", ar->client,
 		ar->user_text, sub);
 	char *s = cJSON_PrintUnformatted(j);
@@ -664,13 +663,13 @@ do_register(struct areq *ar)
 	}
 
 	struct srv_reg *r = xcalloc(1, sizeof(*r));
-	r->allow = cidrs;
-	r->nallow = (uint32_t)n;
+	srv_reg_set_ext(r, NULL, cidrs, n);
 	ar->newreg = r;
 	char sub[37], hash[SRV_HASH_TEXT];
 	if (srv_uuid4(ar->user_text) || srv_uuid4(sub) ||
 	    srv_key_new(ar->password) ||
 	    srv_hash_new(ar->password, SRV_KEY_LEN, &r->hash)) {
+		free(cidrs);
 		finish_error(ar, 500, "internal_error", NULL);
 		return;
 	}
@@ -681,6 +680,7 @@ do_register(struct areq *ar)
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(cidrs[i].text));
+	free(cidrs);
 	ar->allow_json = cJSON_PrintUnformatted(arr);
 	cJSON_Delete(arr);
 	if (!ar->allow_json)
@@ -841,11 +841,11 @@ preflight(struct areq *ar, const char *allow)
 	char extra[256];
 	if (ar->cors[0])
 		snprintf(extra, sizeof(extra),
-			 "Access-Control-Allow-Methods: %s\r\n"
+			 "Access-Control-Allow-Methods: GET, POST, DELETE, "
+			 "OPTIONS\r\n"
 			 "Access-Control-Allow-Headers: Content-Type, "
 			 "X-Api-User, X-Api-Key, Authorization\r\n"
-			 "Access-Control-Max-Age: 600\r\n",
-			 allow);
+			 "Access-Control-Max-Age: 600\r\n");
 	else
 		snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
 	finish(ar, 204, NULL, extra, NULL, 0);
@@ -960,21 +960,24 @@ load_reg(void *arg, const struct srv_store_reg *sr)
 			sr->username);
 		goto skip;
 	}
+	const char *bcrypt = NULL;
 	if (srv_hash_is_bcrypt(sr->hash)) {
-		r->bcrypt = xstrdup(sr->hash);
+		bcrypt = sr->hash;
 	} else if (srv_hash_parse(sr->hash, &r->hash) != 0) {
 		ad_warn("store", "registration %s: unknown password hash "
 				 "format, skipped",
 			sr->username);
 		goto skip;
 	}
-	if (srv_api_cidrs_from_json(sr->allowfrom, &r->allow, &n, &bad)) {
+	struct srv_cidr *cidrs = NULL;
+	if (srv_api_cidrs_from_json(sr->allowfrom, &cidrs, &n, &bad)) {
 		ad_warn("store", "registration %s: allowfrom is not a JSON "
 				 "array, skipped (it would allow everyone)",
 			sr->username);
 		goto skip;
 	}
-	r->nallow = (uint32_t)n;
+	srv_reg_set_ext(r, bcrypt, cidrs, n);
+	free(cidrs);
 	if (bad) {
 		lc->badcidrs += bad;
 		if (n == 0) {

@@ -18,33 +18,48 @@
 #include <string.h>
 #include <strings.h>
 
-/* Deepest [ / { nesting outside strings, scanning at most len bytes. */
-static unsigned
-max_depth(const uint8_t *s, size_t len)
+/*
+ * One pass over the body before cJSON sees it, on a copy:
+ *  - the deepest [ / { nesting outside strings (cJSON recurses per level);
+ *  - raw control characters inside strings are invalid JSON (RFC 8259 §7;
+ *    Go rejects them, cJSON would not);
+ *  - the escape \u0000 becomes \u0001: cJSON hands out C strings, so a
+ *    decoded NUL would silently cut a value ("<43 chars>\u0000junk" would
+ *    pass as a valid TXT). A 0x01 byte keeps the length and fails every
+ *    check our fields have, which is what Go's exact strings give.
+ * Returns false for invalid input.
+ */
+static bool
+prepare(uint8_t *s, size_t len)
 {
-	unsigned d = 0, max = 0;
-	bool str = false, esc = false;
+	unsigned d = 0;
+	bool str = false;
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = s[i];
 		if (str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
+			if (c < 0x20)
+				return false;
+			if (c == '\\') {
+				if (i + 5 < len && s[i + 1] == 'u' &&
+				    memcmp(s + i + 2, "000", 3) == 0 &&
+				    s[i + 5] == '0')
+					s[i + 5] = '1';
+				i++; /* skip the escaped character */
+			} else if (c == '"') {
 				str = false;
+			}
 			continue;
 		}
 		if (c == '"') {
 			str = true;
 		} else if (c == '[' || c == '{') {
-			if (++d > max)
-				max = d;
+			if (++d > SRV_API_MAX_DEPTH)
+				return false;
 		} else if ((c == ']' || c == '}') && d > 0) {
 			d--;
 		}
 	}
-	return max;
+	return true;
 }
 
 static bool
@@ -58,15 +73,22 @@ static cJSON *
 parse_first(const uint8_t *body, size_t len, size_t *rest)
 {
 	const char *end = NULL;
-	if (len == 0 || max_depth(body, len) > SRV_API_MAX_DEPTH)
+	if (len == 0)
 		return NULL;
-	/* cJSON stops at a NUL: a body with one inside is malformed anyway,
-	 * and the HTTP layer NUL-terminates every body */
-	cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end,
+	uint8_t *copy = xmalloc(len + 1);
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	if (!prepare(copy, len)) {
+		free(copy);
+		return NULL;
+	}
+	/* a raw NUL outside strings ends the parse there: trailing data */
+	cJSON *j = cJSON_ParseWithLengthOpts((const char *)copy, len, &end,
 					     false);
+	size_t off = j ? (size_t)((const uint8_t *)end - copy) : 0;
+	free(copy);
 	if (!j)
 		return NULL;
-	size_t off = (size_t)((const uint8_t *)end - body);
 	*rest = off <= len ? len - off : 0;
 	return j;
 }

@@ -176,7 +176,8 @@ set_reading(struct http_conn *c, bool on)
 	if (on == c->reading || c->closing)
 		return;
 	if (on) {
-		if (uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read) < 0) {
+		if (uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read) <
+		    0) {
 			srv_http__conn_close(c);
 			return;
 		}
@@ -203,16 +204,17 @@ conn_update(struct http_conn *c)
 		return;
 	}
 	/* hysteresis: stop above HIGH, resume below HIGH/2 */
-	bool rd = !c->eof && !c->outstanding &&
-		  c->out_pending <= (c->reading ? HTTP_OUT_HIGH
-						: HTTP_OUT_HIGH / 2);
+	bool rd =
+	    !c->eof && !c->outstanding &&
+	    c->out_pending <= (c->reading ? HTTP_OUT_HIGH : HTTP_OUT_HIGH / 2);
 	set_reading(c, rd);
 	if (c->closing)
 		return;
 	if (c->ssl && !c->hs_done)
 		set_timer(c, TM_READ);
 	else if (c->outstanding)
-		set_timer(c, TM_NONE); /* the handler's time, not the client's */
+		set_timer(c,
+			  TM_NONE); /* the handler's time, not the client's */
 	else if (srv_http_parser_busy(c->parser))
 		set_timer(c, TM_READ);
 	else
@@ -221,8 +223,7 @@ conn_update(struct http_conn *c)
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void
-start_shutdown(struct http_conn *c);
+static void start_shutdown(struct http_conn *c);
 
 static void
 on_write(uv_write_t *w, int status)
@@ -353,47 +354,63 @@ begin_drain(struct http_conn *c)
 
 /* ---- responses --------------------------------------------------------- */
 
+struct status_text {
+	int status;
+	const char *reason; /* RFC 9110 §15 */
+	const char *error;  /* our JSON error name, for protocol errors */
+};
+
+static const struct status_text statuses[] = {
+    {200, "OK", NULL},
+    {201, "Created", NULL},
+    {202, "Accepted", NULL},
+    {204, "No Content", NULL},
+    {301, "Moved Permanently", NULL},
+    {302, "Found", NULL},
+    {304, "Not Modified", NULL},
+    {307, "Temporary Redirect", NULL},
+    {308, "Permanent Redirect", NULL},
+    {400, "Bad Request", "bad_request"},
+    {401, "Unauthorized", NULL},
+    {403, "Forbidden", NULL},
+    {404, "Not Found", NULL},
+    {405, "Method Not Allowed", NULL},
+    {408, "Request Timeout", "request_timeout"},
+    {409, "Conflict", NULL},
+    {411, "Length Required", NULL},
+    {413, "Content Too Large", "payload_too_large"},
+    {414, "URI Too Long", "uri_too_long"},
+    {415, "Unsupported Media Type", NULL},
+    {422, "Unprocessable Content", NULL},
+    {429, "Too Many Requests", NULL},
+    {431, "Request Header Fields Too Large", "request_header_fields_too_large"},
+    {500, "Internal Server Error", "internal_error"},
+    {501, "Not Implemented", "not_implemented"},
+    {502, "Bad Gateway", NULL},
+    {503, "Service Unavailable", NULL},
+    {504, "Gateway Timeout", NULL},
+    {505, "HTTP Version Not Supported", "http_version_not_supported"},
+};
+
+static const struct status_text *
+status_find(int status)
+{
+	for (size_t i = 0; i < AD_ARRAY_SIZE(statuses); i++)
+		if (statuses[i].status == status)
+			return &statuses[i];
+	return NULL;
+}
+
 static const char *
 reason(int status)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: break;
-	}
-	switch (status / 100) {
-	case 2: return "OK";
-	case 3: return "Redirect";
-	case 4: return "Client Error";
-	default: return "Server Error";
-	}
+	static const char *const cls[] = {"Informational", "OK", "Redirect",
+					  "Client Error", "Server Error"};
+	const struct status_text *t = status_find(status);
+
+	if (t)
+		return t->reason;
+	return cls[(status / 100 - 1) % 5]; /* status is 100..599 here */
 }
 
 /* RFC 9110 §5.6.7 IMF-fixdate, without the locale strftime would use. */
@@ -442,8 +459,8 @@ send_response(struct http_conn *c, int status, const char *ctype,
 		ctype = NULL;
 	}
 	http_date(date, sizeof(date));
-	n = (size_t)snprintf(buf, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n",
-			     status, reason(status), date);
+	n = (size_t)snprintf(buf, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+			     reason(status), date);
 	if (ctype)
 		n += (size_t)snprintf(buf + n, cap - n, "Content-Type: %s\r\n",
 				      ctype);
@@ -451,7 +468,8 @@ send_response(struct http_conn *c, int status, const char *ctype,
 		n += (size_t)snprintf(buf + n, cap - n,
 				      "Content-Length: %zu\r\n", len);
 	if (close)
-		n += (size_t)snprintf(buf + n, cap - n, "Connection: close\r\n");
+		n +=
+		    (size_t)snprintf(buf + n, cap - n, "Connection: close\r\n");
 	if (extra)
 		n += (size_t)snprintf(buf + n, cap - n, "%s", extra);
 	n += (size_t)snprintf(buf + n, cap - n, "\r\n");
@@ -466,16 +484,8 @@ send_response(struct http_conn *c, int status, const char *ctype,
 static const char *
 error_name(int status)
 {
-	switch (status) {
-	case 400: return "bad_request";
-	case 408: return "request_timeout";
-	case 413: return "payload_too_large";
-	case 414: return "uri_too_long";
-	case 431: return "request_header_fields_too_large";
-	case 501: return "not_implemented";
-	case 505: return "http_version_not_supported";
-	default: return "internal_error";
-	}
+	const struct status_text *t = status_find(status);
+	return t && t->error ? t->error : "internal_error";
 }
 
 /* A protocol error (or the read timeout): answer, close after the write. */
@@ -574,14 +584,18 @@ conn_drive(struct http_conn *c)
 		if (!srv_http_parser_busy(c->parser))
 			c->req_start_ms = ad_mono_ms();
 		enum srv_http_feed r =
-			srv_http_parser_feed(c->parser, c->in + off,
-					     c->inlen - off, &used, &req,
-					     &status);
+		    srv_http_parser_feed(c->parser, c->in + off, c->inlen - off,
+					 &used, &req, &status);
 		off += used;
-		if (r == SRV_HTTP_REQUEST)
+		if (r == SRV_HTTP_REQUEST) {
 			dispatch(c, req);
-		else if (r == SRV_HTTP_ERROR)
+		} else if (r == SRV_HTTP_ERROR) {
 			conn_error(c, status);
+		} else if (srv_http_parser_expect_continue(c->parser)) {
+			static const char cont[] =
+			    "HTTP/1.1 100 Continue\r\n\r\n";
+			conn_send(c, cont, sizeof(cont) - 1);
+		}
 	}
 	if (c->in) {
 		if (off >= c->inlen) {
@@ -720,7 +734,13 @@ on_connection(uv_stream_t *server, int status)
 	int r;
 
 	if (status < 0) {
-		ad_warn(LOG, "accept on %s: %s", l->text, uv_strerror(status));
+		/* EMFILE and friends come in bursts: one line per second */
+		uint64_t now = uv_now(h->loop);
+		if (!h->last_accept_log || now - h->last_accept_log >= 1000) {
+			h->last_accept_log = now;
+			ad_warn(LOG, "accept on %s: %s", l->text,
+				uv_strerror(status));
+		}
 		return;
 	}
 	if (h->stopping)
@@ -746,7 +766,8 @@ on_connection(uv_stream_t *server, int status)
 		struct http_conn *v = find_idle(h);
 		h->stats.rejected_clients++;
 		if (!v) {
-			ad_debug(LOG, "max_clients reached: connection refused");
+			ad_debug(LOG,
+				 "max_clients reached: connection refused");
 			srv_http__conn_close(c);
 			return;
 		}
@@ -767,7 +788,8 @@ on_connection(uv_stream_t *server, int status)
 	conn_update(c); /* reading; read timer (TLS) or idle timer */
 }
 
-/* ---- start / stop --------------------------------------------------------- */
+/* ---- start / stop ---------------------------------------------------------
+ */
 
 static void
 on_listener_closed(uv_handle_t *hd)
@@ -822,8 +844,9 @@ srv_http_start(uv_loop_t *loop, const struct srv_http_opts *opts,
 		return AD_EINVAL;
 	}
 	if (!opts->tls_cert != !opts->tls_key) {
-		snprintf(err, errlen, "http: TLS needs both a certificate "
-				      "and a key");
+		snprintf(err, errlen,
+			 "http: TLS needs both a certificate "
+			 "and a key");
 		return AD_EINVAL;
 	}
 	if (opts->tls_cert) {
@@ -949,8 +972,10 @@ srv_http_reload_tls(struct srv_http *h, char *err, size_t errlen)
 		return 0;
 	r = srv_http__tls_ctx(h->tls_cert, h->tls_key, &ctx, err, errlen);
 	if (r < 0) {
-		ad_warn(LOG, "TLS reload failed, keeping the old certificate: "
-			     "%s", err);
+		ad_warn(LOG,
+			"TLS reload failed, keeping the old certificate: "
+			"%s",
+			err);
 		return r;
 	}
 	/* open connections hold their own reference to the old one */

@@ -84,7 +84,9 @@ void srv_http_parser_free(struct srv_http_parser *p);
  * next pipelined request, must be fed again after the request has been
  * released). On SRV_HTTP_REQUEST, *req points into the parser; it stays
  * valid until srv_http_parser_release(). On SRV_HTTP_ERROR, *status is
- * the status to answer (400, 413, 431, 501, 505) and the parser is dead.
+ * the status to answer (400, 413, 414, 431, 501, 505) and the parser is
+ * dead. After a request that does not keep the connection alive, further
+ * bytes are discarded (NEED_MORE, *used = len: RFC 9112 §9.6).
  */
 enum srv_http_feed srv_http_parser_feed(struct srv_http_parser *p,
 					const uint8_t *data, size_t len,
@@ -95,6 +97,10 @@ void srv_http_parser_release(struct srv_http_parser *p);
 /* Bytes received for a request not yet complete (0 = idle between
  * requests): the glue uses it to tell 408 from a quiet keep-alive close. */
 bool srv_http_parser_busy(const struct srv_http_parser *p);
+/* True once per request when its headers asked "Expect: 100-continue"
+ * (HTTP/1.1, a body announced) and the body is not complete yet: the glue
+ * then sends "100 Continue" (RFC 9110 §10.1.1). Clears the flag. */
+bool srv_http_parser_expect_continue(struct srv_http_parser *p);
 
 /* ---- server ---------------------------------------------------------- */
 

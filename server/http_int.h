@@ -55,17 +55,17 @@ struct http_conn {
 	socklen_t peer_len;
 	uint64_t req_start_ms; /* first byte of the request being parsed */
 	uint32_t nreq;
-	size_t out_pending;   /* bytes in unfinished uv_write()s */
-	size_t lingered;      /* bytes discarded while lingering */
-	unsigned refs;	      /* handles open + outstanding request */
+	size_t out_pending; /* bytes in unfinished uv_write()s */
+	size_t lingered;    /* bytes discarded while lingering */
+	unsigned refs;      /* handles open + outstanding request */
 	enum http_tm tmode;
 	bool outstanding; /* a request is with the handler */
 	bool reading;
-	bool in_drive;	/* conn_drive() on the stack */
-	bool draining;	/* final response queued: then shut down */
-	bool shut;	/* uv_shutdown() issued */
-	bool closing;	/* uv_close() called */
-	bool eof;	/* the client finished sending */
+	bool in_drive; /* conn_drive() on the stack */
+	bool draining; /* final response queued: then shut down */
+	bool shut;     /* uv_shutdown() issued */
+	bool closing;  /* uv_close() called */
+	bool eof;      /* the client finished sending */
 	/* TLS */
 	SSL *ssl;
 	bool hs_done;
@@ -77,14 +77,15 @@ struct srv_http {
 	struct http_listener *ls;
 	size_t nls;
 	struct http_conn *head, *tail; /* open connections (LRU) */
-	uint32_t nconns;	       /* open connections */
-	size_t nalloc;		       /* connection structs alive */
+	uint32_t nconns;               /* open connections */
+	size_t nalloc;                 /* connection structs alive */
 	unsigned pending_closes;       /* listener handles closing */
 	bool stopping;
+	uint64_t last_accept_log; /* uv_now() of the last accept error line */
 	struct srv_http_stats stats;
-	uint8_t *rbuf;	 /* HTTP_READ_CHUNK, shared */
+	uint8_t *rbuf;   /* HTTP_READ_CHUNK, shared */
 	uint8_t *tlsbuf; /* HTTP_TLS_CHUNK, shared */
-	SSL_CTX *tls;	 /* NULL: plain HTTP */
+	SSL_CTX *tls;    /* NULL: plain HTTP */
 	char *tls_cert, *tls_key;
 };
 

@@ -53,6 +53,7 @@ enum piece {
 
 enum pause_why {
 	PAUSE_NONE = 0,
+	PAUSE_BEGIN,   /* a request starts here: positions count from it */
 	PAUSE_HEADERS, /* to measure the header section exactly */
 	PAUSE_MESSAGE, /* one complete request */
 };
@@ -77,10 +78,12 @@ struct srv_http_parser {
 	size_t url_off, url_len;
 	size_t body_off, body_len;
 
-	/* header section bytes of the current request seen in earlier feeds,
-	 * and where the current feed started (positions of callbacks) */
-	size_t hdr_prev;
-	const char *base;
+	/* Positions. hdr_prev: bytes of the current request's header
+	 * section in earlier feeds; base: where counting starts in this feed
+	 * (its start, or the request's first byte); feed: this feed's start;
+	 * crlf: the empty lines before the request (RFC 9112 §2.2) */
+	size_t hdr_prev, crlf;
+	const char *base, *feed;
 	/* the last bytes of earlier feeds: the "HTTP/" before a version that
 	 * straddles two feeds */
 	char tail[8];
@@ -90,14 +93,17 @@ struct srv_http_parser {
 			 * piece ended (SIZE_MAX: no piece yet) */
 	size_t trailer_bytes, ntrailers;
 	enum pause_why pause;
-	int status;	    /* error status set by a callback */
-	bool started;	    /* some byte of a request arrived */
-	bool version_seen;  /* the protocol name was checked */
-	bool headers_done;  /* on_headers_complete passed */
-	bool complete;	    /* request handed out, not released */
-	bool dead;	    /* error returned: stays dead */
-	bool closed;	    /* a "Connection: close" request was handed out */
+	int status;        /* error status set by a callback */
+	bool started;      /* some byte of a request arrived */
+	bool version_seen; /* the protocol name was checked */
+	bool url_done;     /* the request target ended */
+	bool hdr_ok;       /* the header section passed its size check */
+	bool headers_done; /* on_headers_complete passed */
+	bool complete;     /* request handed out, not released */
+	bool dead;         /* error returned: stays dead */
+	bool closed;       /* a "Connection: close" request was handed out */
 	bool keep_alive;
+	bool expect_continue; /* 100-continue asked, body not complete */
 
 	struct srv_http_req req;
 };
@@ -186,19 +192,22 @@ piece_end(struct srv_http_parser *p)
 
 /* ---- llhttp callbacks -------------------------------------------------- */
 
+/* Pause to learn where the request starts: positions (and the limit on
+ * the header section) count from its first byte, not from the empty lines
+ * llhttp skips before it. */
 static int
 on_message_begin(llhttp_t *ll)
 {
 	struct srv_http_parser *p = ll->data;
 	p->started = true;
-	return 0;
+	p->pause = PAUSE_BEGIN;
+	return HPE_PAUSED;
 }
 
 static int
 on_url(llhttp_t *ll, const char *at, size_t n)
 {
 	struct srv_http_parser *p = ll->data;
-	p->started = true;
 	if (p->cur != PC_URL) {
 		p->cur = PC_URL;
 		p->url_off = p->len;
@@ -218,6 +227,7 @@ on_url_complete(llhttp_t *ll)
 		p->cur = PC_URL;
 		p->url_off = p->len;
 	}
+	p->url_done = true;
 	return piece_end(p);
 }
 
@@ -250,7 +260,7 @@ on_version(llhttp_t *ll, const char *at, size_t n)
 {
 	struct srv_http_parser *p = ll->data;
 	char proto[5];
-	size_t here = (size_t)(at - p->base), from_tail;
+	size_t here = (size_t)(at - p->feed), from_tail;
 
 	(void)n;
 	if (p->version_seen)
@@ -263,7 +273,7 @@ on_version(llhttp_t *ll, const char *at, size_t n)
 		if (from_tail > p->tail_len)
 			return fail(p, 400);
 		memcpy(proto, p->tail + p->tail_len - from_tail, from_tail);
-		memcpy(proto + from_tail, p->base, here);
+		memcpy(proto + from_tail, p->feed, here);
 	}
 	if (memcmp(proto, "HTTP/", 5) != 0)
 		return fail(p, 400);
@@ -287,7 +297,7 @@ on_header_field(llhttp_t *ll, const char *at, size_t n)
 	if (p->headers_done) { /* trailer section: counted, dropped */
 		p->trailer_bytes += n;
 		return p->trailer_bytes > p->lim.max_header_bytes ? fail(p, 431)
-								   : 0;
+								  : 0;
 	}
 	if (hdr_pos(p, at + n) > p->lim.max_header_bytes)
 		return fail(p, 431);
@@ -335,7 +345,7 @@ on_header_value(llhttp_t *ll, const char *at, size_t n)
 	if (p->headers_done) {
 		p->trailer_bytes += n;
 		return p->trailer_bytes > p->lim.max_header_bytes ? fail(p, 431)
-								   : 0;
+								  : 0;
 	}
 	if (hdr_pos(p, at + n) > p->lim.max_header_bytes)
 		return fail(p, 431);
@@ -385,6 +395,7 @@ on_headers_complete(llhttp_t *ll)
 {
 	struct srv_http_parser *p = ll->data;
 	size_t n_cl = 0, n_te = 0, n_host = 0;
+	bool expect = false;
 
 	if (p->cur == PC_FIELD) /* a name without value cannot pass llhttp */
 		return fail(p, 400);
@@ -401,6 +412,9 @@ on_headers_complete(llhttp_t *ll)
 			n_te++;
 		else if (strcasecmp(name, "host") == 0)
 			n_host++;
+		else if (strcasecmp(name, "expect") == 0 &&
+			 strcasecmp(hvalue(p, i), "100-continue") == 0)
+			expect = true;
 	}
 	if (n_cl > 1 || (n_cl && n_te))
 		return fail(p, 400);
@@ -411,6 +425,12 @@ on_headers_complete(llhttp_t *ll)
 	if ((ll->flags & F_CONTENT_LENGTH) &&
 	    ll->content_length > p->lim.max_body_bytes)
 		return fail(p, 413);
+	/* RFC 9110 §10.1.1: the client waits for "100 Continue" before the
+	 * body (other expectations are ignored, as the RFC allows) */
+	p->expect_continue =
+	    expect && ll->http_minor == 1 &&
+	    ((ll->flags & F_CHUNKED) ||
+	     ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0));
 	/* an Upgrade we do not perform: answer, then close (RFC 9110 §7.8) */
 	p->keep_alive = !ll->upgrade;
 	p->body_off = p->len;
@@ -469,19 +489,28 @@ on_message_complete(llhttp_t *ll)
 static void
 reset_message(struct srv_http_parser *p)
 {
+	/* a large request's buffer is not kept for an idle connection */
+	if (p->cap > 16384) {
+		free(p->buf);
+		p->buf = NULL;
+		p->cap = 0;
+	}
 	p->len = 0;
 	p->nhdrs = 0;
 	p->cur = PC_NONE;
 	p->url_off = p->url_len = 0;
 	p->body_off = p->body_len = 0;
-	p->hdr_prev = 0;
+	p->hdr_prev = p->crlf = 0;
 	p->trailer_bytes = p->ntrailers = 0;
 	p->pause = PAUSE_NONE;
 	p->started = false;
 	p->version_seen = false;
+	p->url_done = false;
+	p->hdr_ok = false;
 	p->headers_done = false;
 	p->complete = false;
 	p->keep_alive = true;
+	p->expect_continue = false;
 	memset(&p->req, 0, sizeof(p->req));
 }
 
@@ -498,8 +527,8 @@ srv_http_parser_new(const struct srv_http_limits *limits)
 	/* the stored form of the header section (NULs instead of ": " and
 	 * CRLF) is never longer than the wire form; +16 covers the NULs of
 	 * the target, the body's NUL and the rounding */
-	p->cap_max = (size_t)p->lim.max_header_bytes + p->lim.max_body_bytes +
-		     16;
+	p->cap_max =
+	    (size_t)p->lim.max_header_bytes + p->lim.max_body_bytes + 16;
 
 	llhttp_settings_init(&p->settings);
 	p->settings.on_message_begin = on_message_begin;
@@ -615,13 +644,38 @@ make_request(struct srv_http_parser *p)
 	r->keep_alive = p->keep_alive;
 }
 
+/* The status for a header section found too long at some position: the
+ * target if it had not ended yet, else the section (see the top). */
+static int
+too_long(const struct srv_http_parser *p)
+{
+	return p->url_done ? 431 : 414;
+}
+
+/*
+ * Errors are ordered by their position in the stream, so that how the
+ * bytes were cut into feeds never changes the answer: if the header
+ * section had already passed its limit where llhttp (or a callback) found
+ * the error, the limit is what a byte-by-byte feed would have hit first.
+ */
+static int
+error_status(const struct srv_http_parser *p, llhttp_errno_t e, const char *pos)
+{
+	if (pos && p->started && !p->hdr_ok &&
+	    hdr_pos(p, pos) > p->lim.max_header_bytes)
+		return too_long(p);
+	if (p->status)
+		return p->status;
+	return map_errno(&p->ll, e);
+}
+
 enum srv_http_feed
-srv_http_parser_feed(struct srv_http_parser *p, const uint8_t *data,
-		     size_t len, size_t *used, struct srv_http_req **req,
-		     int *status)
+srv_http_parser_feed(struct srv_http_parser *p, const uint8_t *data, size_t len,
+		     size_t *used, struct srv_http_req **req, int *status)
 {
 	const char *start = (const char *)data, *cur = start;
 	const char *end = start + len;
+	const char *epos = NULL; /* where llhttp stopped on an error */
 	llhttp_errno_t e;
 
 	*used = 0;
@@ -641,25 +695,42 @@ srv_http_parser_feed(struct srv_http_parser *p, const uint8_t *data,
 	}
 	if (len == 0)
 		return SRV_HTTP_NEED_MORE;
-	p->base = start;
+	p->base = p->feed = start;
 	for (;;) {
 		p->pause = PAUSE_NONE;
 		e = llhttp_execute(&p->ll, cur, (size_t)(end - cur));
 		if (e == HPE_OK)
 			break;
-		if (e != HPE_PAUSED || p->status)
+		if (e != HPE_PAUSED || p->status) {
+			epos = llhttp_get_error_pos(&p->ll);
 			goto error;
+		}
 		cur = llhttp_get_error_pos(&p->ll);
-		if (p->pause == PAUSE_HEADERS) {
-			if (hdr_pos(p, cur) > p->lim.max_header_bytes) {
-				fail(p, 431);
+		switch (p->pause) {
+		case PAUSE_BEGIN:
+			/* empty lines before a request are bounded too */
+			p->crlf += (size_t)(cur - p->base);
+			if (p->crlf > p->lim.max_header_bytes) {
+				p->status = 400;
 				goto error;
 			}
+			p->base = cur;
+			p->hdr_prev = 0;
 			llhttp_resume(&p->ll);
 			continue;
-		}
-		if (p->pause != PAUSE_MESSAGE)
+		case PAUSE_HEADERS:
+			if (hdr_pos(p, cur) > p->lim.max_header_bytes) {
+				p->status = too_long(p);
+				goto error;
+			}
+			p->hdr_ok = true;
+			llhttp_resume(&p->ll);
+			continue;
+		case PAUSE_MESSAGE:
+			break;
+		default:
 			goto error;
+		}
 		/* one complete request; the rest waits for release */
 		if (buf_nul(p) < 0) { /* room was reserved: cannot fail */
 			fail(p, 413);
@@ -673,18 +744,16 @@ srv_http_parser_feed(struct srv_http_parser *p, const uint8_t *data,
 		remember_tail(p, data, *used);
 		return SRV_HTTP_REQUEST;
 	}
-	if (!p->headers_done && p->started) {
-		p->hdr_prev += (size_t)(end - p->base);
-		if (p->hdr_prev > p->lim.max_header_bytes) {
-			fail(p, 431);
+	if (!p->started) {
+		p->crlf += (size_t)(end - p->base);
+		if (p->crlf > p->lim.max_header_bytes) {
+			p->status = 400;
 			goto error;
 		}
-	} else if (!p->started) {
-		/* only the CRLFs llhttp allows between requests: count them
-		 * too, an endless stream of them is no request either */
-		p->hdr_prev += len;
+	} else if (!p->hdr_ok) {
+		p->hdr_prev += (size_t)(end - p->base);
 		if (p->hdr_prev > p->lim.max_header_bytes) {
-			fail(p, 400);
+			p->status = too_long(p);
 			goto error;
 		}
 	}
@@ -693,8 +762,7 @@ srv_http_parser_feed(struct srv_http_parser *p, const uint8_t *data,
 	return SRV_HTTP_NEED_MORE;
 
 error:
-	if (!p->status)
-		p->status = map_errno(&p->ll, e);
+	p->status = error_status(p, e, epos);
 	p->dead = true;
 	*status = p->status;
 	*used = len;
@@ -710,6 +778,14 @@ srv_http_parser_release(struct srv_http_parser *p)
 		p->closed = true;
 	reset_message(p);
 	llhttp_resume(&p->ll);
+}
+
+bool
+srv_http_parser_expect_continue(struct srv_http_parser *p)
+{
+	bool e = p->expect_continue && !p->complete && !p->dead;
+	p->expect_continue = false;
+	return e;
 }
 
 bool

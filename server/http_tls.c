@@ -83,8 +83,8 @@ srv_http__tls_ctx(const char *cert, const char *key, SSL_CTX **out, char *err,
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_NO_COMPRESSION);
+				     SSL_OP_NO_RENEGOTIATION |
+				     SSL_OP_NO_COMPRESSION);
 	/* idle keep-alive connections give their record buffers back */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);

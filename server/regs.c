@@ -27,13 +27,31 @@ srv_reg_free(struct srv_reg *r)
 {
 	if (!r)
 		return;
-	if (r->bcrypt) {
-		OPENSSL_cleanse(r->bcrypt, strlen(r->bcrypt));
-		free(r->bcrypt);
-	}
-	free(r->allow);
+	srv_reg_set_ext(r, NULL, NULL, 0);
 	OPENSSL_cleanse(&r->hash, sizeof(r->hash));
 	free(r);
+}
+
+void
+srv_reg_set_ext(struct srv_reg *r, const char *bcrypt,
+		const struct srv_cidr *allow, size_t n)
+{
+	struct srv_reg_ext *old = r->ext;
+	r->ext = NULL;
+	if (bcrypt || n) {
+		r->ext = xcalloc(1, sizeof(*r->ext) + n * sizeof(*allow));
+		r->ext->bcrypt = bcrypt ? xstrdup(bcrypt) : NULL;
+		r->ext->nallow = (uint32_t)n;
+		if (n)
+			memcpy(r->ext->allow, allow, n * sizeof(*allow));
+	}
+	if (old) {
+		if (old->bcrypt) {
+			OPENSSL_cleanse(old->bcrypt, strlen(old->bcrypt));
+			free(old->bcrypt);
+		}
+		free(old);
+	}
 }
 
 void

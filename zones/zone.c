@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Zone tables: a hash table of nodes keyed by lowercase wire name (SipHash
- * with a random key, since registrations put client-chosen data in it).
+ * Zone tables: a hash table of nodes keyed by the lowercase wire name
+ * relative to the apex, UUID labels packed (SipHash with a random key,
+ * since registrations put client-chosen data in it). A node is one malloc
+ * chunk holding its key and its dynamic TXT values (layout and reasons in
+ * zone_int.h); TXT changes realloc it, so node pointers do not survive a
+ * mutation - functions that may move a node return the new pointer.
  * Every ancestor of a node up to the apex exists as a node too, so empty
  * non-terminals answer NODATA rather than NXDOMAIN (RFC 8020), and the
  * closest encloser of a missing name is found by stripping labels.
@@ -31,9 +35,9 @@
  * and every other label is kept as is.
  */
 static const int8_t hexval[256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
-    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
-    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 }; /* value + 1; 0 = not lowercase hex */
 
 /* Pack the 36 characters of a UUID label into out[16]; false if s is not
@@ -301,8 +305,8 @@ node_gc(struct zone *z, struct zone_node *n)
 		struct zone_node *parent = NULL;
 		if (n->name_len > 0) {
 			size_t skip = key_skip(n->data);
-			parent = find_key(z, n->data + skip,
-					  n->name_len - skip);
+			parent =
+			    find_key(z, n->data + skip, n->name_len - skip);
 		}
 		*node_link(z, n) = n->hnext;
 		z->nnodes--;
@@ -707,8 +711,8 @@ dtxt_remove(struct zone_node *n, uint8_t *e)
 
 /* Append a value to the blob of n: one realloc; may move n. */
 static struct zone_node *
-dtxt_append(struct zone *z, struct zone_node *n, const void *val,
-	    size_t len, uint64_t now, bool pinned)
+dtxt_append(struct zone *z, struct zone_node *n, const void *val, size_t len,
+	    uint64_t now, bool pinned)
 {
 	size_t end = node_size(n);
 	n = node_resize(z, n, end + ZONE_DTXT_HDR + len);

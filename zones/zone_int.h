@@ -21,8 +21,11 @@
  *
  * For "<uuid>" + 2 x 43 bytes that is 11 + 17 + 2 x 53 = 134 bytes, a
  * 144-byte glibc chunk (the full name would need 154: a 176-byte chunk),
- * plus a bucket slot: ~150 bytes per registration instead of ~330 for a
- * node with the full name + an array of pointers + one malloc per value.
+ * plus 8-13 bytes of bucket array (load factor 0.5-1): ~155 bytes per
+ * registration, against ~330 for a node with the full name, an array of
+ * pointers and one malloc per value. (Going lower means a smaller chunk
+ * class: 128 bytes needs packing the base64url values too, which would
+ * cost encoding time in every TXT answer.)
  *
  * TXT changes realloc the node, so a node may MOVE: zone.c relinks it in
  * its hash chain, and nothing else may hold a node pointer across a
@@ -56,8 +59,8 @@ struct zone_rrset {
 	size_t size;
 };
 
-#define ZONE_UUID_LEN 36   /* "8-4-4-4-12" hex characters */
-#define ZONE_UUID_BYTES 16 /* packed */
+#define ZONE_UUID_LEN 36    /* "8-4-4-4-12" hex characters */
+#define ZONE_UUID_BYTES 16  /* packed */
 #define ZONE_KEY_UUID 0xFFu /* key label: a packed UUID (never a length) */
 
 enum {
@@ -68,18 +71,18 @@ enum {
 
 /* The rare parts of a node (see above). */
 struct zone_nx {
-	struct zone_rrset *st;	 /* static RRsets, sorted by type */
+	struct zone_rrset *st;   /* static RRsets, sorted by type */
 	struct zone_rrset *tlsa; /* dynamic TLSA, or NULL */
-	uint32_t children;	 /* existing nodes one label below */
+	uint32_t children;       /* existing nodes one label below */
 	uint16_t nstatic;
 };
 
 struct zone_node {
 	struct zone_node *hnext; /* hash chain */
-	uint8_t flags;		 /* ZN_* */
-	uint8_t name_len;	 /* bytes of the key */
-	uint8_t ndtxt;		 /* dynamic TXT values in the blob */
-	uint8_t data[];		 /* key, [zone_nx *], TXT blob */
+	uint8_t flags;           /* ZN_* */
+	uint8_t name_len;        /* bytes of the key */
+	uint8_t ndtxt;           /* dynamic TXT values in the blob */
+	uint8_t data[];          /* key, [zone_nx *], TXT blob */
 };
 
 /* One packed dynamic TXT value in a node's blob. */

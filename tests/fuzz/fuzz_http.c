@@ -17,9 +17,13 @@
  * not NUL-terminated, values with surrounding whitespace or CR/LF, a
  * path with '?', a body without its NUL, no progress; or when the three
  * ways disagree on the requests found (method, path, query, headers,
- * body, keep-alive) or on whether the stream ended in an error and with
- * which status. Splitting must never change what a request means: that
- * is what request smuggling is made of.
+ * body, keep-alive) or on whether the stream ended in an error. Splitting
+ * must never change what a request means: that is what request smuggling
+ * is made of. The error status itself may differ when a stream has two
+ * faults close together (a 17th header whose name also holds a bad byte):
+ * llhttp reports some faults only at the end of a token, so which one is
+ * seen first depends on the cut. http_parse.c orders the header-size limit
+ * by position, so the common case agrees anyway.
  */
 #include "server/http.h"
 
@@ -31,9 +35,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct srv_http_limits lim = {
-	.max_header_bytes = 1024,
-	.max_headers = 16,
-	.max_body_bytes = 4096,
+    .max_header_bytes = 1024,
+    .max_headers = 16,
+    .max_body_bytes = 4096,
 };
 
 #define CHECK(cond)                                                            \
@@ -62,7 +66,7 @@ mix(uint64_t h, const void *p, size_t n)
 	const uint8_t *b = p;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
-	return (h ^ 0xff) * 0x100000001b3ull;	    /* field separator */
+	return (h ^ 0xff) * 0x100000001b3ull;      /* field separator */
 }
 
 static bool
@@ -140,9 +144,8 @@ feed_part(struct srv_http_parser *p, const uint8_t *d, size_t n,
 		size_t used = 12345;
 		struct srv_http_req *req = (void *)1;
 		int status = -1;
-		enum srv_http_feed r = srv_http_parser_feed(p, d + off, n - off,
-							    &used, &req,
-							    &status);
+		enum srv_http_feed r = srv_http_parser_feed(
+		    p, d + off, n - off, &used, &req, &status);
 		CHECK(++rounds <= n + 2); /* progress */
 		CHECK(used <= n - off);
 		switch (r) {
@@ -203,7 +206,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(data, size, &cut, 1, &two);
 	CHECK(whole.nreq == two.nreq);
 	CHECK(whole.digest == two.digest);
-	CHECK(whole.status == two.status);
+	CHECK(!whole.status == !two.status);
 
 	if (size <= 2048) {
 		size_t *cuts = malloc((size ? size : 1) * sizeof(*cuts));
@@ -215,7 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(cuts);
 		CHECK(whole.nreq == bytewise.nreq);
 		CHECK(whole.digest == bytewise.digest);
-		CHECK(whole.status == bytewise.status);
+		CHECK(!whole.status == !bytewise.status);
 	}
 	return 0;
 }

@@ -24,7 +24,12 @@ Usage:
     env.resolve_txt("_acme-challenge.www.example.test")  # via unbound
     env.pebble.dir_url                          # https://127.0.0.1:P/dir
     env.pebble.save_chain()                     # (root.pem, intermediate.pem)
-    env.stop()
+    env.pebble.verify(cert_path)                # openssl verify: (ok, text)
+    env.pebble.cert_status(serial_hex)          # {"Status": "Valid"|"Revoked"}
+    env.restart_acmedns()                       # same ports, store, certs
+    env.stop(res)                               # acmedns exit 0 checked in res
+
+ACMEENV_KEEP=1 keeps the temp dir (every component's log) for a post-mortem.
 
 Components, each usable alone (all take the workdir and ports they need):
     TestCA   openssl EC P-256 CA + localhost cert for Pebble's own TLS

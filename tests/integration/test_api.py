@@ -177,6 +177,10 @@ def s_register(res, a):
         r, _ = a.register(allowfrom=[v])
         res.check(is_error(r, 400, "invalid_allowfrom_cidr"),
                   f"allowfrom [{v!r}] -> 400 invalid_allowfrom_cidr", repr(r))
+    r = a.request("POST", "/register", body=b'{"allowfrom": [null]}')
+    res.check(is_error(r, 400, "invalid_allowfrom_cidr"),
+              "[null]: Go decodes null as \"\" -> 400 invalid_allowfrom_cidr",
+              repr(r))
     for lst, what in ((["10.0.0.0/8", "invalid"], "valid + invalid"),
                       (["7.6.5.4/32", "invalid", "1.0.0.1/2"],
                        "acme-dns TestRegisterMany set 3 (filtered there, "
@@ -198,7 +202,7 @@ def s_register(res, a):
               # ours: trailing garbage, wrong types
               "{} x", "{}{}", "null null", '{"allowfrom": []} ]',
               '{"allowfrom": "1.2.3.4/32"}', '{"allowfrom": [1]}',
-              '{"allowfrom": [null]}', '{"allowfrom": {"a": 1}}',
+              '{"allowfrom": {"a": 1}}',
               '{"allowfrom": true}', "[]", "[\"10.0.0.0/8\"]", "123", "true",
               '"x"', "{", "}", '{"allowfrom": ["10.0.0.0/8",]}',
               '{"allowfrom": ["10.0.0.0/8"],}', "{'allowfrom': []}",
@@ -539,8 +543,16 @@ def s_routing(res, a):
     r = a.request("GET", "/health?probe=1")
     res.eq(r.status, 200, "GET /health?probe=1 -> 200")
     r, c = a.raw(build_request("HEAD", "/health", a.hostport()), head=True)
-    c.close()
     res.check(r.status == 200, "HEAD /health -> 200", repr(r))
+    try:
+        c.send(build_request("GET", "/health", a.hostport()))
+        r2 = c.read_response(timeout=5)
+        ok = r2.status == 200
+    except (OSError, HttpError) as e:
+        ok, r2 = False, e
+    res.check(ok, "HEAD sent no body (the next response on the connection "
+              "parses)", repr(r2))
+    c.close()
     for m, p in (("GET", "/"), ("GET", "/nope"), ("POST", "/registerx"),
                  ("POST", "/register/x"), ("GET", "/healthz"),
                  ("POST", "/delete"), ("GET", "/update/"),
@@ -1063,6 +1075,9 @@ def s_use_header_acmedns(res, binary):
     except RuntimeError as e:
         res.check(False, "daemon starts", str(e))
         return
+    err = a.stderr().lower()
+    res.check("warn" in err and "header" in err, "use_header without "
+              "trusted_proxies is logged as a warning at start", err[-1500:])
     plain = reg_ok(res, a, "user without allowfrom")
     cidr = reg_ok(res, a, "user 192.168.1.2/32",
                   allowfrom=["192.168.1.2/32"])
@@ -1157,7 +1172,30 @@ def s_trusted_proxies(res, binary):
                          headers={"X-Forwarded-For": "198.51.100.7"})
         res.eq(r.status, 401, "from untrusted ::1 the header is ignored -> 401")
     a.check_alive(res, "trusted_proxies")
-    a.stop(res)
+    err = a.stop(res)
+    lines = [l for l in err.splitlines() if "/update" in l and
+             "198.51.100.7" in l and reg2["username"] in l]
+    res.check(lines, "access log shows the client IP from the header "
+              "(198.51.100.7), not the proxy", err[-1500:])
+
+    res.section("trusted_proxies alone (use_header = false): docs/API.md "
+                "says the header is read from trusted peers")
+    c = ApiDaemon(binary, "api-proxy3", api={
+        "trusted_proxies": ["127.0.0.1/32"]})
+    try:
+        c.start()
+        reg = reg_ok(res, c, "register 198.51.100.7/32",
+                     allowfrom=["198.51.100.7/32"])
+        if reg:
+            r = c.update_reg(reg, rand_txt(), headers={"X-Forwarded-For":
+                                                       "198.51.100.7"})
+            res.eq(r.status, 200, "X-Forwarded-For from trusted 127.0.0.1 "
+                   "-> 200")
+            r = c.update_reg(reg, rand_txt())
+            res.eq(r.status, 401, "no header -> the peer -> 401")
+        c.stop(res)
+    except RuntimeError as e:
+        res.check(False, "daemon starts", str(e))
 
     res.section("trusted_proxies with header_name = X-Real-IP")
     b = ApiDaemon(binary, "api-proxy2", api={
@@ -1247,12 +1285,64 @@ def shutil_which(x):
 
 
 # --------------------------------------------------------------------------
+# idle keep-alive connections close after 60 s
+
+
+class IdleWatch:
+    """Two idle connections on their own daemon, watched while the other
+    sections run: one after a request (keep-alive idle), one that never
+    sent a byte. Both must be closed by the server after 60 s, silently."""
+
+    def __init__(self, binary):
+        self.a = ApiDaemon(binary, "api-idle")
+        self.out = {}
+        self.threads = []
+
+    def start(self):
+        self.a.start()
+        c1 = self.a.conn(timeout=90)
+        c1.send(build_request("GET", "/health", self.a.hostport()))
+        self.first = c1.read_response()
+        c2 = self.a.conn(timeout=90)
+        for name, c in (("after a request", c1), ("never used", c2)):
+            t = threading.Thread(target=self._watch, args=(name, c),
+                                 daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _watch(self, name, c):
+        t0 = time.monotonic()
+        dt = c.wait_closed(85)
+        self.out[name] = (dt, bytes(c.buf))
+        c.close()
+
+    def check(self, res):
+        res.section("idle keep-alive connections close after 60 s")
+        res.eq(self.first.status, 200, "first request on the connection")
+        for t in self.threads:
+            t.join(90)
+        for name in ("after a request", "never used"):
+            dt, data = self.out.get(name, (None, b""))
+            res.check(dt is not None and 57.0 <= dt <= 64.0,
+                      f"idle connection ({name}) closed by the server after "
+                      f"60 s ({'open' if dt is None else f'{dt:.1f} s'})")
+            res.check(data == b"", f"... without a response (no 408 for an "
+                      "idle connection)", data[:200])
+        self.a.check_alive(res, "idle watch")
+        self.a.stop(res)
 
 
 def main():
     args = std_args(__doc__)
     res = Results("api")
     binary = args.acmedns
+
+    idle = IdleWatch(binary)
+    try:
+        idle.start()
+    except (RuntimeError, OSError, HttpError) as e:
+        res.check(False, "idle-watch daemon starts", repr(e))
+        idle = None
 
     a = ApiDaemon(binary, "api-main", api_listen6=True)
     try:
@@ -1276,22 +1366,32 @@ def main():
     leaked = [p for p in SECRETS if p in err]
     res.check(not leaked, f"none of the {len(SECRETS)} passwords appears on "
               "stderr (access log)", leaked[:3])
-    res.check("/update" in err and reg and reg["username"] in err,
-              "access log names /update and the username", err[-1500:])
+    lines = [l for l in err.splitlines() if reg and "/update" in l and
+             reg["username"] in l and " 200" in l and "127.0.0.1" in l]
+    res.check(lines, "access log: a line with client IP, /update, 200 and "
+              "the username", err[-1500:])
+    lines = [l for l in err.splitlines() if "/register" in l and " 201" in l]
+    res.check(lines, "access log: POST /register 201 lines", err[-1500:])
     found = secrets_in_file(a.store_path, SECRETS)
     res.check(not found, "no plaintext password in the store files",
               found[:3])
 
     for slots in (1, 3):
-        b = ApiDaemon(binary, f"api-slots{slots}",
-                      api={"txt_slots": slots})
+        # txt_slots=1 also runs at log_level = warning: no access log
+        b = ApiDaemon(binary, f"api-slots{slots}", api={"txt_slots": slots},
+                      log_level="warning" if slots == 1 else "info")
         try:
             b.start()
+            n0 = len(SECRETS)
             s_slots(res, b, slots, "configured")
             b.check_alive(res, f"txt_slots={slots}")
         except RuntimeError as e:
             res.check(False, f"daemon with txt_slots={slots} starts", str(e))
-        b.stop(res)
+        err = b.stop(res)
+        if slots == 1:
+            res.check("/update" not in err and "/register" not in err,
+                      "log_level = warning: no access log lines (they are "
+                      "info)", err[-1000:])
 
     s_disable_registration(res, binary)
     s_registration_allowfrom(res, binary)
@@ -1301,6 +1401,8 @@ def main():
     s_use_header_acmedns(res, binary)
     s_trusted_proxies(res, binary)
     s_store_failure(res, binary)
+    if idle:
+        idle.check(res)
     res.finish()
 
 

@@ -95,6 +95,8 @@ test_register_errors(void **state)
 		"{\"allowfrom\":[null]}",
 		"{\"allowfrom\":[\"\"]}",
 		"{\"allowfrom\":[\"example.com/24\"]}",
+		"{\"allowfrom\":[\"1.2.3.4/32\\u0000junk\"]}",
+		"{\"allowfrom\":[\"1.2.3.4/32\\u0000\"]}",
 	};
 	for (size_t i = 0; i < sizeof(badcidr) / sizeof(badcidr[0]); i++)
 		assert_int_equal(reg(badcidr[i], &n, NULL), SRV_API_BADCIDR);
@@ -137,6 +139,18 @@ test_update_bodies(void **state)
 	assert_false(srv_api_parse_update((const uint8_t *)b, strlen(b), sub,
 					  &sl, txt, &tl));
 	assert_int_equal(sl, 0);
+	/* an escaped NUL must not cut a value short (cJSON hands out C
+	 * strings): the value keeps its length and fails validation */
+	b = "{\"subdomain\":\"abc\\u0000x\",\"txt\":\"d\\u0000\"}";
+	assert_true(srv_api_parse_update((const uint8_t *)b, strlen(b), sub,
+					 &sl, txt, &tl));
+	assert_int_equal(sl, 5);
+	assert_int_equal(tl, 2);
+	assert_int_equal(txt[1], 1);
+	/* raw control characters inside strings are not JSON */
+	b = "{\"txt\":\"a\tb\"}";
+	assert_false(srv_api_parse_update((const uint8_t *)b, strlen(b), sub,
+					  &sl, txt, &tl));
 	/* long value: cut, full length reported */
 	char lb[600];
 	memset(lb, 'a', sizeof(lb));

@@ -22,9 +22,9 @@
 #include "server/http.h"
 
 static const struct srv_http_limits lim_default = {
-	.max_header_bytes = 8192,
-	.max_headers = 64,
-	.max_body_bytes = 65536,
+    .max_header_bytes = 8192,
+    .max_headers = 64,
+    .max_body_bytes = 65536,
 };
 
 static struct srv_http_parser *
@@ -101,7 +101,7 @@ test_simple_get(void **state)
 	struct srv_http_parser *p = mk();
 	assert_false(srv_http_parser_busy(p));
 	struct srv_http_req *req =
-		parse_one(p, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+	    parse_one(p, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_string_equal(req->method, "GET");
 	assert_string_equal(req->path, "/health");
 	assert_string_equal(req->query, "");
@@ -161,12 +161,12 @@ test_chunked(void **state)
 	(void)state;
 	struct srv_http_parser *p = mk();
 	struct srv_http_req *req =
-		parse_one(p, "POST /register HTTP/1.1\r\nHost: h\r\n"
-			     "Transfer-Encoding: chunked\r\n\r\n"
-			     "5\r\nhello\r\n"
-			     "1;ext=1\r\n \r\n"
-			     "5\r\nworld\r\n"
-			     "0\r\nX-Trailer: dropped\r\n\r\n");
+	    parse_one(p, "POST /register HTTP/1.1\r\nHost: h\r\n"
+			 "Transfer-Encoding: chunked\r\n\r\n"
+			 "5\r\nhello\r\n"
+			 "1;ext=1\r\n \r\n"
+			 "5\r\nworld\r\n"
+			 "0\r\nX-Trailer: dropped\r\n\r\n");
 	assert_int_equal(req->body_len, 11);
 	assert_memory_equal(req->body, "hello world", 11);
 	assert_int_equal(req->body[11], 0);
@@ -184,8 +184,9 @@ test_pipelined(void **state)
 	const char *r1 = "POST /a?x=1 HTTP/1.1\r\nHost: h\r\n"
 			 "Content-Length: 3\r\n\r\nabc";
 	const char *r2 = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
-	const char *r3 = "POST /c HTTP/1.1\r\nHost: h\r\n"
-			 "Transfer-Encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\n";
+	const char *r3 =
+	    "POST /c HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\n";
 	const char *r4 = "GET /d HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
 			 "\r\n";
 	const char *r5 = "GET /ignored HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -205,9 +206,9 @@ test_pipelined(void **state)
 	assert_memory_equal(req->body, "abc", 3);
 	/* fed again before release: contract violation, refused */
 	size_t u2;
-	assert_int_equal(srv_http_parser_feed(p, d + used, len - used, &u2,
-					      &req, &status),
-			 SRV_HTTP_ERROR);
+	assert_int_equal(
+	    srv_http_parser_feed(p, d + used, len - used, &u2, &req, &status),
+	    SRV_HTTP_ERROR);
 	assert_int_equal(u2, 0);
 	srv_http_parser_release(p);
 	d += used;
@@ -274,7 +275,7 @@ test_bytewise(void **state)
 
 	while (off < len) {
 		enum srv_http_feed r = srv_http_parser_feed(
-			p, (const uint8_t *)s + off, 1, &used, &req, &status);
+		    p, (const uint8_t *)s + off, 1, &used, &req, &status);
 		assert_int_not_equal(r, SRV_HTTP_ERROR);
 		assert_int_equal(used, 1);
 		off++;
@@ -291,8 +292,7 @@ test_bytewise(void **state)
 			assert_int_equal(req->nheaders, 5);
 			assert_string_equal(req->headers[0].value,
 					    "auth.example.org");
-			assert_string_equal(req->headers[1].name,
-					    "X-Api-User");
+			assert_string_equal(req->headers[1].name, "X-Api-User");
 			assert_string_equal(req->headers[1].value, "user");
 			assert_string_equal(req->headers[2].name, "X-Empty");
 			assert_string_equal(req->headers[2].value, "");
@@ -321,9 +321,10 @@ static void
 test_every_split(void **state)
 {
 	(void)state;
-	const char *s = "POST /register HTTP/1.1\r\nHost: h\r\n"
-			"Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
-			"3;q=\"x\"\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
+	const char *s =
+	    "POST /register HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+	    "3;q=\"x\"\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
 	size_t len = strlen(s);
 	for (size_t cut = 0; cut <= len; cut++) {
 		struct srv_http_parser *p = mk();
@@ -331,7 +332,7 @@ test_every_split(void **state)
 		struct srv_http_req *req;
 		int status;
 		enum srv_http_feed r = srv_http_parser_feed(
-			p, (const uint8_t *)s, cut, &used, &req, &status);
+		    p, (const uint8_t *)s, cut, &used, &req, &status);
 		if (cut < len) {
 			assert_int_equal(r, SRV_HTTP_NEED_MORE);
 			assert_int_equal(used, cut);
@@ -385,9 +386,8 @@ test_header_bytes(void **state)
 	expect_error(s, 431);
 
 	/* many small headers adding up */
-	struct srv_http_limits lim = {.max_header_bytes = 200,
-				      .max_headers = 100,
-				      .max_body_bytes = 10};
+	struct srv_http_limits lim = {
+	    .max_header_bytes = 200, .max_headers = 100, .max_body_bytes = 10};
 	snprintf(s, big, "GET / HTTP/1.1\r\nHost: h\r\n");
 	for (int i = 0; i < 20; i++)
 		strcat(s, "X-Abc: 0123456\r\n");
@@ -439,9 +439,8 @@ test_content_length_too_big(void **state)
 	srv_http_parser_free(p);
 
 	/* exactly the cap is fine */
-	struct srv_http_limits lim = {.max_header_bytes = 8192,
-				      .max_headers = 64,
-				      .max_body_bytes = 4};
+	struct srv_http_limits lim = {
+	    .max_header_bytes = 8192, .max_headers = 64, .max_body_bytes = 4};
 	p = srv_http_parser_new(&lim);
 	req = parse_one(p, "POST / HTTP/1.1\r\nHost: h\r\n"
 			   "Content-Length: 4\r\n\r\nabcd");
@@ -464,9 +463,8 @@ static void
 test_chunked_too_big(void **state)
 {
 	(void)state;
-	struct srv_http_limits lim = {.max_header_bytes = 8192,
-				      .max_headers = 64,
-				      .max_body_bytes = 10};
+	struct srv_http_limits lim = {
+	    .max_header_bytes = 8192, .max_headers = 64, .max_body_bytes = 10};
 	/* small chunks adding up past the cap */
 	expect_error_lim(&lim,
 			 "POST / HTTP/1.1\r\nHost: h\r\n"
@@ -622,7 +620,8 @@ static void
 test_nul_byte(void **state)
 {
 	(void)state;
-	static const char v[] = "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n";
+	static const char v[] =
+	    "GET / HTTP/1.1\r\nHost: h\r\nX-A: a\0b\r\n\r\n";
 	static const char n[] = "GET / HTTP/1.1\r\nHost: h\r\nX-\0A: a\r\n\r\n";
 	static const char u[] = "GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n";
 	const char *cases[] = {v, n, u};
@@ -632,11 +631,10 @@ test_nul_byte(void **state)
 		size_t used;
 		struct srv_http_req *req;
 		int status;
-		assert_int_equal(srv_http_parser_feed(p,
-						      (const uint8_t *)cases[i],
-						      lens[i], &used, &req,
-						      &status),
-				 SRV_HTTP_ERROR);
+		assert_int_equal(
+		    srv_http_parser_feed(p, (const uint8_t *)cases[i], lens[i],
+					 &used, &req, &status),
+		    SRV_HTTP_ERROR);
 		assert_int_equal(status, 400);
 		srv_http_parser_free(p);
 	}
@@ -662,7 +660,7 @@ test_target_forms(void **state)
 	(void)state;
 	struct srv_http_parser *p = mk();
 	struct srv_http_req *req =
-		parse_one(p, "GET /a/b?c=d?e HTTP/1.1\r\nHost: h\r\n\r\n");
+	    parse_one(p, "GET /a/b?c=d?e HTTP/1.1\r\nHost: h\r\n\r\n");
 	assert_string_equal(req->path, "/a/b");
 	assert_string_equal(req->query, "c=d?e");
 	srv_http_parser_release(p);
@@ -686,25 +684,68 @@ test_target_forms(void **state)
 	srv_http_parser_free(p);
 }
 
+/* RFC 9110 §10.1.1: asked once the headers are in, only when a body is
+ * still to come, only in HTTP/1.1. */
+static void
+test_expect_continue(void **state)
+{
+	(void)state;
+	struct srv_http_parser *p = mk();
+	size_t used;
+	struct srv_http_req *req;
+	int status;
+	assert_int_equal(feed_str(p,
+				  "POST /update HTTP/1.1\r\nHost: h\r\n"
+				  "Expect: 100-Continue\r\n"
+				  "Content-Length: 2\r\n\r\n",
+				  &used, &req, &status),
+			 SRV_HTTP_NEED_MORE);
+	assert_true(srv_http_parser_expect_continue(p));
+	assert_false(srv_http_parser_expect_continue(p)); /* once */
+	assert_int_equal(feed_str(p, "{}", &used, &req, &status),
+			 SRV_HTTP_REQUEST);
+	assert_false(srv_http_parser_expect_continue(p));
+	srv_http_parser_release(p);
+	/* no body: nothing to wait for */
+	assert_int_equal(feed_str(p,
+				  "GET / HTTP/1.1\r\nHost: h\r\n"
+				  "Expect: 100-continue\r\n\r\n",
+				  &used, &req, &status),
+			 SRV_HTTP_REQUEST);
+	assert_false(srv_http_parser_expect_continue(p));
+	srv_http_parser_release(p);
+	/* HTTP/1.0 clients do not wait (RFC 9110 §10.1.1) */
+	srv_http_parser_free(p);
+	p = mk();
+	assert_int_equal(feed_str(p,
+				  "POST / HTTP/1.0\r\nExpect: 100-continue\r\n"
+				  "Content-Length: 2\r\n\r\n",
+				  &used, &req, &status),
+			 SRV_HTTP_NEED_MORE);
+	assert_false(srv_http_parser_expect_continue(p));
+	srv_http_parser_free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_simple_get),
-		cmocka_unit_test(test_post_content_length),
-		cmocka_unit_test(test_chunked),
-		cmocka_unit_test(test_pipelined),
-		cmocka_unit_test(test_bytewise),
-		cmocka_unit_test(test_every_split),
-		cmocka_unit_test(test_too_many_headers),
-		cmocka_unit_test(test_header_bytes),
-		cmocka_unit_test(test_content_length_too_big),
-		cmocka_unit_test(test_chunked_too_big),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_smuggling),
-		cmocka_unit_test(test_nul_byte),
-		cmocka_unit_test(test_target_forms),
+	    cmocka_unit_test(test_simple_get),
+	    cmocka_unit_test(test_post_content_length),
+	    cmocka_unit_test(test_chunked),
+	    cmocka_unit_test(test_pipelined),
+	    cmocka_unit_test(test_bytewise),
+	    cmocka_unit_test(test_every_split),
+	    cmocka_unit_test(test_too_many_headers),
+	    cmocka_unit_test(test_header_bytes),
+	    cmocka_unit_test(test_content_length_too_big),
+	    cmocka_unit_test(test_chunked_too_big),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_target_forms),
+	    cmocka_unit_test(test_expect_continue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

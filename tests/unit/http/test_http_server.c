@@ -233,16 +233,16 @@ base_opts(struct srv_addr *a)
 	a->len = sizeof(*sin);
 	snprintf(a->text, sizeof(a->text), "127.0.0.1:0");
 	struct srv_http_opts o = {
-		.listen = a,
-		.nlisten = 1,
-		.limits = {.max_header_bytes = 2048,
-			   .max_headers = 32,
-			   .max_body_bytes = 4096},
-		.read_timeout_ms = 5000,
-		.idle_timeout_ms = 5000,
-		.max_clients = 64,
-		.max_requests = 1000,
-		.handler = handler,
+	    .listen = a,
+	    .nlisten = 1,
+	    .limits = {.max_header_bytes = 2048,
+		       .max_headers = 32,
+		       .max_body_bytes = 4096},
+	    .read_timeout_ms = 5000,
+	    .idle_timeout_ms = 5000,
+	    .max_clients = 64,
+	    .max_requests = 1000,
+	    .handler = handler,
 	};
 	return o;
 }
@@ -311,7 +311,8 @@ now_ms(void)
 static void
 set_rcvtimeo(int fd, int ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = ms / 1000,
+			     .tv_usec = (ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
@@ -400,8 +401,8 @@ cl_read_resp(struct cl *c, struct resp *r)
 		end = strstr(c->buf, "\r\n\r\n");
 		if (end)
 			break;
-		ssize_t n = cl_recv(c, c->buf + c->len,
-				    sizeof(c->buf) - 1 - c->len);
+		ssize_t n =
+		    cl_recv(c, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		if (n <= 0)
 			return -1;
 		c->len += (size_t)n;
@@ -418,8 +419,8 @@ cl_read_resp(struct cl *c, struct resp *r)
 	bool head_req = false;
 	(void)head_req;
 	while (c->len < hlen + cl) {
-		ssize_t n = cl_recv(c, c->buf + c->len,
-				    sizeof(c->buf) - 1 - c->len);
+		ssize_t n =
+		    cl_recv(c, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		if (n <= 0)
 			return -1;
 		c->len += (size_t)n;
@@ -443,8 +444,8 @@ cl_read_head(struct cl *c, struct resp *r)
 		end = strstr(c->buf, "\r\n\r\n");
 		if (end)
 			break;
-		ssize_t n = cl_recv(c, c->buf + c->len,
-				    sizeof(c->buf) - 1 - c->len);
+		ssize_t n =
+		    cl_recv(c, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		if (n <= 0)
 			return -1;
 		c->len += (size_t)n;
@@ -492,7 +493,8 @@ expect_echo(struct cl *c, const char *want_body)
 	assert_false(has_close(&r));
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static void
 client_keepalive(void)
@@ -513,10 +515,17 @@ client_keepalive(void)
 	assert_non_null(strcasestr(r.head, "Content-Length: 12\r\n"));
 	cl_send(c, "GET /five HTTP/1.1\r\nHost: t\r\n\r\n");
 	expect_echo(c, "GET /five?|");
+	/* Expect: 100-continue: the interim answer, then the body */
+	cl_send(c, "PUT /six HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+		   "Content-Length: 3\r\n\r\n");
+	assert_int_equal(cl_read_head(c, &r), 0);
+	assert_int_equal(r.status, 100);
+	cl_send(c, "abc");
+	expect_echo(c, "PUT /six?|abc");
 	struct srv_http_stats st;
 	loop_call(do_stats, &st);
 	assert_int_equal(st.accepted, 1);
-	assert_int_equal(st.requests, 5);
+	assert_int_equal(st.requests, 6);
 	cl_free(c);
 }
 
@@ -851,7 +860,7 @@ static void
 client_backpressure(void)
 {
 	struct cl *c = cl_open();
-	enum { N = 200 };
+	enum { N = 1000 };
 	static char reqs[N * 40];
 	size_t n = 0;
 	for (int i = 0; i < N; i++)
@@ -914,11 +923,33 @@ test_bind_failure(void **state)
 	o.tls_key = NULL;
 	assert_true(srv_http_start(&l, &o, &h2, err, sizeof(err)) != 0);
 	srv_http_stop(h);
+
+	/* IPv6 (V6ONLY) next to IPv4 on the same port number */
+	struct srv_addr a6[2];
+	o = base_opts(&a6[0]);
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a6[1].ss;
+	memset(&a6[1], 0, sizeof(a6[1]));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_addr = in6addr_loopback;
+	a6[1].len = sizeof(*s6);
+	snprintf(a6[1].text, sizeof(a6[1].text), "[::1]:0");
+	o.listen = a6;
+	o.nlisten = 2;
+	r = srv_http_start(&l, &o, &h, err, sizeof(err));
+	if (r == 0) {
+		assert_true(srv_http_port(h, 1) > 0);
+		srv_http_stop(h);
+	} else {
+		/* no IPv6 in this sandbox */
+		fprintf(stderr, "IPv6 listener skipped: %s\n", err);
+		assert_non_null(strstr(err, "[::1]:0: "));
+	}
 	uv_run(&l, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&l), 0);
 }
 
-/* ---- TLS ------------------------------------------------------------------ */
+/* ---- TLS ------------------------------------------------------------------
+ */
 
 static char tmpdir[64];
 static char cert_path[128], key_path[128];
@@ -951,8 +982,8 @@ make_cert(const char *cn, const char *cert, const char *key)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", key);
 	f = fopen(tmp, "w");
 	assert_non_null(f);
-	assert_int_equal(
-		PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL),
+			 1);
 	fclose(f);
 	chmod(tmp, 0600);
 	rename(tmp, key);
@@ -1093,17 +1124,17 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_pipelined),
-		cmocka_unit_test(test_slowloris),
-		cmocka_unit_test(test_idle),
-		cmocka_unit_test(test_max_clients),
-		cmocka_unit_test(test_max_requests),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_orphan),
-		cmocka_unit_test(test_backpressure),
-		cmocka_unit_test(test_bind_failure),
-		cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_pipelined),
+	    cmocka_unit_test(test_slowloris),
+	    cmocka_unit_test(test_idle),
+	    cmocka_unit_test(test_max_clients),
+	    cmocka_unit_test(test_max_requests),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_orphan),
+	    cmocka_unit_test(test_backpressure),
+	    cmocka_unit_test(test_bind_failure),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -714,6 +714,133 @@ test_many(void **state)
 	zone_free(z);
 }
 
+/* A deterministic UUID-shaped name (8-4-4-4-12 lowercase hex) for i. */
+static void
+uuid_name(unsigned i, char *out)
+{
+	uint64_t a = 0x9E3779B97F4A7C15ULL * (i + 1), b = a ^ (a >> 29);
+	b *= 0xBF58476D1CE4E5B9ULL;
+	snprintf(out, 40, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
+		 (unsigned)(a >> 16) & 0xFFFF, (unsigned)a & 0xFFFF,
+		 (unsigned)(b >> 48),
+		 (unsigned long long)(b & 0xFFFFFFFFFFFFULL));
+}
+
+/*
+ * The acme-dns workload with churn: 1,000 UUID registrations (stored with
+ * packed keys) with two rotating values, some pinned values and TLSA sets
+ * below them, half unregistered again; answers, counts and node
+ * garbage collection checked throughout (ASan checks that nothing leaks).
+ */
+static void
+test_registrations_churn(void **state)
+{
+	enum { N = 1000 };
+	struct zone *z = new_zone();
+	size_t base = zone_node_count(z);
+	char name[40], sub[80], v[3][44], buf[256], want[256];
+	uint8_t dg[32] = {1, 2, 3};
+	struct zone_tlsa t = {3, 1, 1, dg, sizeof(dg)};
+	(void)state;
+
+	for (unsigned i = 0; i < N; i++) {
+		uuid_name(i, name);
+		assert_int_equal(zone_sub_register(z, name), 0);
+		for (unsigned k = 0; k < 3; k++) {
+			/* 43-byte values; the third push rotates out the
+			 * first */
+			snprintf(v[k], sizeof(v[k]), "%041u%c%c", i, 'a' + k,
+				 'x');
+			assert_int_equal(
+			    zone_txt_push(z, name, v[k], 43, 1000 + k, 2), 0);
+		}
+		if (i % 10 == 0)
+			assert_int_equal(zone_txt_pin(z, name, "pin", 3, 5), 0);
+		if (i % 25 == 0) {
+			snprintf(sub, sizeof(sub), "_443._tcp.%s", name);
+			assert_int_equal(zone_tlsa_set(z, sub, &t, 1, 300), 0);
+		}
+	}
+	/* UUID-sized but not hex: stored as is */
+	assert_int_equal(
+	    zone_sub_register(z, "0123abcd-0000-0000-0000-00000000000g"), 0);
+	/* 1000 registrations + the odd one + 40 x (_tcp, _443) */
+	assert_int_equal(zone_node_count(z), base + N + 1 + 80);
+
+	/* unregister every even one; its TLSA subtree keeps the name */
+	for (unsigned i = 0; i < N; i += 2) {
+		uuid_name(i, name);
+		assert_int_equal(zone_sub_unregister(z, name), 0);
+		assert_int_equal(zone_sub_unregister(z, name), AD_ENOENT);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		uuid_name(i, name);
+		bool live = i & 1;
+		assert_int_equal(zone_sub_exists(z, name), live);
+		assert_int_equal(zone_txt_count(z, name),
+				 live ? 2u + (i % 10 == 0) : 0u);
+		if (i % 7 && i % 25)
+			continue; /* answers for a sample */
+		if (!live) {
+			expect(z, name, DW_T_TXT,
+			       i % 25 == 0 ? LDNS_RCODE_NOERROR
+					   : LDNS_RCODE_NXDOMAIN,
+			       0);
+			continue;
+		}
+		/* 0x20 mixed case finds the packed key too */
+		for (char *c = name; *c; c++)
+			if (*c >= 'a' && *c <= 'f' && (c - name) % 3 == 0)
+				*c = (char)(*c - 32);
+		txt_values(z, name, 0, buf, sizeof(buf));
+		snprintf(want, sizeof(want), "\"%041ubx\",\"%041ucx\"%s", i, i,
+			 i % 10 == 0 ? ",\"pin\"" : "");
+		assert_string_equal(buf, want);
+		expect(z, name, DW_T_A, LDNS_RCODE_NOERROR, 0);
+	}
+	for (unsigned i = 0; i < N; i += 25) {
+		uuid_name(i, name);
+		snprintf(sub, sizeof(sub), "_443._tcp.%s", name);
+		expect(z, sub, DW_T_TLSA, LDNS_RCODE_NOERROR, 1);
+	}
+	expect(z, "0123ABCD-0000-0000-0000-00000000000G", DW_T_TXT,
+	       LDNS_RCODE_NOERROR, 0);
+	expect(z, "0123abcd-0000-0000-0000-00000000000f", DW_T_TXT,
+	       LDNS_RCODE_NXDOMAIN, 0);
+	/* 500 left + the odd one + 80 TLSA path nodes + 20 unregistered
+	 * names kept as empty non-terminals above their TLSA */
+	assert_int_equal(zone_node_count(z), base + N / 2 + 1 + 80 + 20);
+
+	/* replacing the static records keeps the dynamic data */
+	struct rrs r;
+	rrs_base(&r);
+	uuid_name(1, name);
+	snprintf(sub, sizeof(sub), "%s A 192.0.2.1", name);
+	rrs_add(&r, sub);
+	assert_int_equal(zone_set_static(z, r.rr, r.n, NULL, NULL), 0);
+	expect(z, name, DW_T_A, LDNS_RCODE_NOERROR, 1);
+	expect(z, name, DW_T_TXT, LDNS_RCODE_NOERROR, 2);
+	rrs_base(&r);
+	assert_int_equal(zone_set_static(z, r.rr, r.n, NULL, NULL), 0);
+	expect(z, name, DW_T_A, LDNS_RCODE_NOERROR, 0);
+	expect(z, name, DW_T_TXT, LDNS_RCODE_NOERROR, 2);
+
+	/* everything away again: back to the baseline */
+	for (unsigned i = 0; i < N; i++) {
+		uuid_name(i, name);
+		if (i & 1)
+			assert_int_equal(zone_sub_unregister(z, name), 0);
+		if (i % 25 == 0) {
+			snprintf(sub, sizeof(sub), "_443._tcp.%s", name);
+			assert_int_equal(zone_tlsa_set(z, sub, NULL, 0, 0), 0);
+		}
+	}
+	assert_int_equal(
+	    zone_sub_unregister(z, "0123abcd-0000-0000-0000-00000000000g"), 0);
+	assert_int_equal(zone_node_count(z), base);
+	zone_free(z);
+}
+
 static void
 test_negative_ttl(void **state)
 {
@@ -766,6 +893,7 @@ main(void)
 	    cmocka_unit_test(test_static_validation),
 	    cmocka_unit_test(test_static_gc),
 	    cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_registrations_churn),
 	    cmocka_unit_test(test_negative_ttl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
