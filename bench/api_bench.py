@@ -38,7 +38,7 @@ DOMAIN = "auth.bench.test"
 
 def free_port():
     while True:
-        p = random.randint(20000, 60000)
+        p = random.randint(10000, 32000)  # below the ephemeral range
         try:
             s1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s1.bind(("127.0.0.1", p))
@@ -86,7 +86,11 @@ path = {store}
     def start(self):
         t0 = time.monotonic()
         self.err = open(os.path.join(self.dir, "daemon.log"), "ab")
-        self.proc = subprocess.Popen([self.binary, "serve", "-c", self.conf],
+        # the server on core 0, the load generators on the others
+        pin = ["taskset", "-c", "0"] if shutil.which("taskset") and \
+            os.cpu_count() and os.cpu_count() > 1 else []
+        self.proc = subprocess.Popen(pin + [self.binary, "serve", "-c",
+                                            self.conf],
                                      stdout=self.err, stderr=self.err)
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(0.01)
@@ -339,6 +343,8 @@ def main():
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--rate", type=int, default=1000)
     args = ap.parse_args()
+    if os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(0, set(range(1, os.cpu_count())))
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make deps)")
     work = tempfile.mkdtemp(prefix="acmedns-apibench-")

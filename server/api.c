@@ -492,7 +492,13 @@ do_update(struct areq *ar, struct srv_reg *r)
 	}
 	memcpy(ar->sub, own, sizeof(ar->sub));
 	memcpy(ar->txt, txt, SRV_TXT_LEN + 1);
+	/* strictly increasing per name: two updates in one millisecond must
+	 * still rotate in request order, in memory and in the store alike
+	 * (a tie would be broken differently by each) */
 	uint64_t now = ad_now_ms();
+	uint64_t newest = zone_txt_newest(a->zone, ar->sub);
+	if (now <= newest)
+		now = newest + 1;
 	/* DNS first: the value is served before the 200 goes out */
 	int rc = zone_txt_push(a->zone, ar->sub, ar->txt, SRV_TXT_LEN, now,
 			       a->cfg->txt_slots);

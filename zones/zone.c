@@ -829,6 +829,24 @@ zone_txt_count(const struct zone *z, const char *name)
 	return n ? n->ndtxt : 0;
 }
 
+uint64_t
+zone_txt_newest(const struct zone *z, const char *name)
+{
+	uint8_t ln[DW_NAME_MAX];
+	size_t nl;
+	uint64_t newest = 0;
+	if (name_arg(z, name, ln, &nl))
+		return 0;
+	struct zone_node *n = zone__find(z, ln, nl);
+	if (!n)
+		return 0;
+	const uint8_t *e = node_txt(n);
+	for (unsigned i = 0; i < n->ndtxt; i++, e += zone__dtxt_size(e))
+		if (zone__dtxt_t(e) > newest)
+			newest = zone__dtxt_t(e);
+	return newest;
+}
+
 int
 zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
 	      size_t cnt, uint32_t ttl)

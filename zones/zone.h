@@ -101,6 +101,10 @@ int zone_txt_pin(struct zone *z, const char *name, const void *val,
 int zone_txt_unpin(struct zone *z, const char *name, const void *val,
 		   size_t len);
 
+/* Timestamp of the newest dynamic TXT value at name, 0 if none. Writers
+ * that persist values use it to keep timestamps strictly increasing per
+ * name, so "oldest" never depends on a tie. */
+uint64_t zone_txt_newest(const struct zone *z, const char *name);
 /* Number of dynamic TXT values at name (expired ones included). */
 unsigned zone_txt_count(const struct zone *z, const char *name);
 

@@ -153,10 +153,24 @@ def port_free(port, ipv6=True):
 _used_ports = set()
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(ipv6=True):
+    # stay below the kernel's ephemeral range: a port picked there can be
+    # taken by any client socket of a test running in parallel before
+    # the daemon binds it
     rng = random.SystemRandom()
+    lo, _ = _ephemeral_range()
+    top = max(lo - 1, 11000)
     for _ in range(500):
-        port = rng.randint(20000, 59999)
+        port = rng.randint(10000, top)
         if port in _used_ports:
             continue
         if port_free(port, ipv6):
