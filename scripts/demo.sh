@@ -1,6 +1,8 @@
 #!/bin/sh
 # make demo: start acmedns on the sample configuration (acmedns.conf) with
-# loopback ports, show what it answers with dig, stop it, exit 0.
+# loopback ports, show what it answers with dig, register and update over
+# the acme-dns API and show the value served, stop it, exit 0. (The ACME
+# issuance of the full demo arrives with the ACME engine.)
 # DEMO_KEEP=1 leaves it running in the foreground (Ctrl-C stops it).
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,6 +16,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 PORT=${DEMO_DNS_PORT:-$(free_port)}
 export ACMEDNS_DNS_LISTEN="127.0.0.1:$PORT,[::1]:$PORT"
+APORT=${DEMO_API_PORT:-$(free_port)}
+export ACMEDNS_API_LISTEN="127.0.0.1:$APORT"
 export ACMEDNS_STORE_PATH="$RUN/acmedns.db"
 export ACMEDNS_CERTS_DIR="$RUN/certs"
 ZONE=$(sed -n 's/^domain *= *\([^ #]*\).*/\1/p' acmedns.conf | head -n 1)
@@ -63,8 +67,29 @@ q +tcp "ns1.$ZONE" AAAA
 printf '\n$ dig @::1 -p %s %s TXT (IPv6, EDNS, DO)\n' "$PORT" "$ZONE"
 dig +norec +dnssec +nocmd +nostats @::1 -p "$PORT" "$ZONE" TXT | grep -E 'flags|status|udp' | sed 's/^/  /'
 
+say "acme-dns API: register, update, and the value is served at once"
+API="http://127.0.0.1:$APORT"
+printf '\n$ curl -s -X POST %s/register\n' "$API"
+REG=$(curl -s -X POST "$API/register")
+# the password is a secret: show it masked
+echo "$REG" | sed 's/"password":"[^"]*"/"password":"********"/; s/^/  /'
+set -- $(echo "$REG" | python3 -c 'import json, sys
+j = json.load(sys.stdin); print(j["username"], j["password"], j["subdomain"])')
+TXT=$(python3 -c 'import base64, hashlib, os
+print(base64.urlsafe_b64encode(hashlib.sha256(os.urandom(16)).digest()).decode().rstrip("="))')
+printf '\n$ curl -s -X POST %s/update -H "X-Api-User: %s" -H "X-Api-Key: ********" -d ...\n' "$API" "$1"
+curl -s -X POST "$API/update" -H "X-Api-User: $1" -H "X-Api-Key: $2" \
+	-d "{\"subdomain\":\"$3\",\"txt\":\"$TXT\"}" | sed 's/^/  /'
+echo
+q "$3.$ZONE" TXT
+if ! dig +short @127.0.0.1 -p "$PORT" "$3.$ZONE" TXT | grep -q "$TXT"; then
+	echo "the updated TXT value is not served" >&2
+	stop
+	exit 1
+fi
+
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
-	say "acmedns keeps running (pid $PID, DNS 127.0.0.1:$PORT); Ctrl-C stops it"
+	say "acmedns keeps running (pid $PID, DNS 127.0.0.1:$PORT, API $API); Ctrl-C stops it"
 	trap 'stop; exit 0' INT TERM
 	tail -n 0 -f "$RUN/acmedns.log" &
 	TAIL=$!
@@ -83,4 +108,4 @@ if [ $rc != 0 ]; then
 	exit 1
 fi
 echo
-echo "demo done: acmedns answered from memory and stopped cleanly."
+echo "demo done: acmedns answered from memory, took an acme-dns update and stopped cleanly."
