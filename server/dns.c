@@ -73,13 +73,24 @@ static const uint16_t qtype_slots[SRV_DNS_QTYPES - 1] = {
 	1, 2, 5, 6, 15, 16, 28, 52, 255, 257, 65,
 };
 
+/* Called per query: a switch (a jump table), not a scan of qtype_slots. */
 size_t
 srv_dns_qtype_slot(uint16_t qtype)
 {
-	for (size_t i = 0; i < SRV_DNS_QTYPES - 1; i++)
-		if (qtype_slots[i] == qtype)
-			return i;
-	return SRV_DNS_QTYPES - 1;
+	switch (qtype) {
+	case 1: return 0;   /* A */
+	case 2: return 1;   /* NS */
+	case 5: return 2;   /* CNAME */
+	case 6: return 3;   /* SOA */
+	case 15: return 4;  /* MX */
+	case 16: return 5;  /* TXT */
+	case 28: return 6;  /* AAAA */
+	case 52: return 7;  /* TLSA */
+	case 255: return 8; /* ANY */
+	case 257: return 9; /* CAA */
+	case 65: return 10; /* HTTPS */
+	default: return SRV_DNS_QTYPES - 1;
+	}
 }
 
 uint16_t
