@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "server/api.h"
+#include "server/cli.h"
 #include "server/config.h"
 #include "server/dns.h"
 #include "server/http.h"
@@ -424,6 +425,16 @@ main(int argc, char **argv)
 		cmd = argv[1];
 		argv++;
 		argc--;
+	}
+	if (cmd && strcmp(cmd, "domains") == 0) {
+		/* its own options (after the operation); -c may come first */
+		int i = 1;
+		if (argc >= 3 && (strcmp(argv[1], "-c") == 0 ||
+				  strcmp(argv[1], "--config") == 0)) {
+			cfg = argv[2];
+			i = 3;
+		}
+		return srv_cli_domains(cfg, argc - i, argv + i);
 	}
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
