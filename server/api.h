@@ -29,6 +29,7 @@ struct zone;
 struct srv_store;
 struct srv_dns;
 struct srv_api;
+struct srv_acme;
 
 /* ---- pure body parsers ------------------------------------------------ */
 
@@ -74,6 +75,8 @@ struct srv_api_opts {
 	const struct srv_config *cfg; /* borrowed; replaceable with set_config */
 	struct zone *zone;	      /* borrowed */
 	struct srv_store *store;      /* borrowed */
+	struct srv_acme *acme;	      /* borrowed; NULL: no ACME engine
+					 (/domains answers 503) */
 };
 
 /* 0 or nonzero with err. */

@@ -104,6 +104,49 @@ typedef int (*srv_store_txn_fn)(struct sqlite3 *db, void *arg);
 int srv_store_submit(struct srv_store *s, srv_store_txn_fn fn, void *fn_arg,
 		     srv_store_cb cb, void *arg);
 
+/* ---- ACME state (migration 2) ----------------------------------------
+ * Tables: acme_account (one row: the account as JSON, private key
+ * included), acme_domains (id, owner, json, updated), acme_requests
+ * (operations queued by the CLI for a running daemon: seq, op, domain id,
+ * argument, created). JSON texts are those of acme/engine.h
+ * (acme_domain_to_json) and server/acme.c.
+ */
+struct srv_store_acme_visitor {
+	int (*account)(void *arg, const char *json);
+	int (*domain)(void *arg, const char *id, const char *owner,
+		      const char *json);
+};
+/* Synchronous read of the account and every domain (start-up, CLI). */
+int srv_store_acme_load(struct srv_store *s,
+			const struct srv_store_acme_visitor *v, void *arg);
+/* Insert or replace the account row. */
+int srv_store_account_put(struct srv_store *s, const char *json,
+			  srv_store_cb cb, void *arg);
+/* Insert or replace a domain row. */
+int srv_store_domain_put(struct srv_store *s, const char *id,
+			 const char *owner, const char *json, srv_store_cb cb,
+			 void *arg);
+/* Delete a domain row (AD_ENOENT if absent). */
+int srv_store_domain_delete(struct srv_store *s, const char *id,
+			    srv_store_cb cb, void *arg);
+/* Queue an operation for the daemon ("renew", "revoke", "delete", "add";
+ * arg may be NULL: e.g. the revocation reason). */
+int srv_store_request_put(struct srv_store *s, const char *op,
+			  const char *domain_id, const char *arg_text,
+			  srv_store_cb cb, void *arg);
+/* Take (read and delete, in one transaction) every queued request, oldest
+ * first; fn runs on the loop thread for each, then done(arg, status). */
+struct srv_store_request {
+	int64_t seq, created;
+	char op[16];
+	char domain_id[64];
+	char *arg; /* or NULL; borrowed during fn */
+};
+int srv_store_requests_take(struct srv_store *s,
+			    void (*fn)(void *arg,
+				       const struct srv_store_request *r),
+			    srv_store_cb done, void *arg);
+
 /* ---- import from joohoi/acme-dns ------------------------------------- */
 
 struct srv_import_stats {
