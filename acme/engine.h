@@ -79,6 +79,13 @@ struct acme_domain {
 	struct acme_tlsa_port tlsa[ACME_MAX_TLSA];
 	size_t ntlsa;
 	int64_t created; /* unix s */
+	char *deploy_hook; /* per-domain hook command (set by the local admin
+			      through the CLI only), or NULL */
+	bool in_zone;	   /* the names are inside our own zone (the API's
+			      own certificate): subdomain is then the
+			      challenge name relative to the apex, e.g.
+			      "_acme-challenge.api", and no delegation check
+			      is made */
 
 	enum acme_dstatus status;
 	char *error; /* last error (problem summary), NULL if none */

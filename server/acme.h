@@ -81,18 +81,6 @@ int srv_acme_domain_add(struct srv_acme *a, const struct srv_acme_add *req,
 /* Borrowed, NULL if unknown. */
 const struct acme_domain *srv_acme_domain_find(struct srv_acme *a,
 					       const char *id);
-/* CNAMEs the user must create for d: fills names[i] (challenge names and,
- * with TLSA, "_<port>._<proto>.<name>." for every non-wildcard name) and
- * one target "<subdomain>.<apex>." / "_<port>._<proto>.<subdomain>.<apex>."
- * each; returns the count (at most cap). Strings malloc'd; free with
- * srv_acme_cnames_free. */
-struct srv_acme_cname {
-	char *name, *target;
-};
-size_t srv_acme_cnames(struct srv_acme *a, const struct acme_domain *d,
-		       struct srv_acme_cname *out, size_t cap);
-void srv_acme_cnames_free(struct srv_acme_cname *c, size_t n);
-
 int srv_acme_domain_renew(struct srv_acme *a, const char *id);
 int srv_acme_domain_revoke(struct srv_acme *a, const char *id, int reason);
 /* Deletes from the engine, the zone, the store and the files;

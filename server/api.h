@@ -68,6 +68,22 @@ bool srv_api_parse_update(const uint8_t *body, size_t len,
 int srv_api_cidrs_from_json(const char *json, struct srv_cidr **out,
 			    size_t *n, size_t *bad);
 
+/*
+ * The CNAMEs a user must create for managed domain d in zone apex (no
+ * trailing dot): for each distinct challenge name "_acme-challenge.<name>."
+ * -> "<subdomain>.<apex>.", and with TLSA ports, for each non-wildcard name
+ * "_<port>._<proto>.<name>." -> "_<port>._<proto>.<subdomain>.<apex>.".
+ * Fills out[0..cap) with malloc'd strings (free: srv_domain_cnames_free)
+ * and returns the count. Pure (REST responses and the CLI).
+ */
+struct acme_domain;
+struct srv_domain_cname {
+	char *name, *target;
+};
+size_t srv_domain_cnames(const char *apex, const struct acme_domain *d,
+			 struct srv_domain_cname *out, size_t cap);
+void srv_domain_cnames_free(struct srv_domain_cname *c, size_t n);
+
 /* ---- the API ------------------------------------------------------------ */
 
 struct srv_api_opts {
