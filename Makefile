@@ -5,12 +5,13 @@
 #   make test    every test, under ASan/UBSan (what .ci/run calls)
 #   make bench   DNS benchmark side by side with NSD and Knot
 #   make bench-api  REST API: updates/s, DNS latency under updates, RSS
+#   make bench-acme ACME: time to a certificate vs uacme/certbot/lego, 100 at once
 #   make fuzz    run the libFuzzer harnesses for FUZZ_SECONDS each (clang)
 BUILD ?= build
 TEST_BUILD ?= build-test
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test bench bench-api fuzz clean
+.PHONY: all deps build demo test bench bench-api bench-acme fuzz clean
 
 all: build
 
@@ -32,6 +33,9 @@ bench: deps build
 
 bench-api: deps build
 	@python3 bench/api_bench.py --acmedns $(BUILD)/acmedns
+
+bench-acme: deps build
+	@python3 bench/acme_bench.py --acmedns $(BUILD)/acmedns
 
 fuzz: deps
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS)

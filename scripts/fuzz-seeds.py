@@ -14,10 +14,20 @@ name/: wire-format names (plain, escaped bytes, maximum length, compressed
 chains inside a small message, broken pointers) and presentation-format
 strings, for tests/fuzz/fuzz_name.c.
 
+acme/: what an ACME server sends, for tests/fuzz/fuzz_acme.c (first byte
+selects the parser: d directory, a account, o order, z authz, c challenge,
+p problem, r renewalInfo, t RFC 3339 time, y Retry-After, l Link with the
+rel chosen by the second byte): Pebble 2.4 and Let's Encrypt shaped
+bodies, RFC 8555 examples, and broken variants (wrong types, missing
+members, truncation, bad URLs, NUL escapes, deep nesting, lists over the
+cap). The PEM seeds (x chain, s CSR) are static files made with openssl
+(x-*.pem, s-*.pem); this script leaves them alone.
+
 Usage: scripts/fuzz-seeds.py [CORPUS_DIR]   (default tests/fuzz/corpus)
 Files are named seed-<what>; existing seed-* files are replaced, other
 files (fuzzer-found inputs) are left alone.
 """
+import json
 import os
 import struct
 import sys
@@ -258,6 +268,285 @@ def name_seeds():
     return s
 
 
+ACME_URN = "urn:ietf:params:acme:error:"
+PB = "https://127.0.0.1:14000"
+LE = "https://acme-v02.api.letsencrypt.org"
+
+
+def js(obj, pretty=False):
+    return json.dumps(obj, indent=3 if pretty else None).encode()
+
+
+def acme_seeds():
+    s = {}
+    # ---- directories
+    pebble_dir = {
+        "keyChange": PB + "/rollover-account-key",
+        "meta": {"externalAccountRequired": False,
+                 "termsOfService": "data:text/plain,Do%20what%20thou%20wilt"},
+        "newAccount": PB + "/sign-me-up", "newNonce": PB + "/nonce-plz",
+        "newOrder": PB + "/order-plz", "revokeCert": PB + "/revoke-cert"}
+    le_dir = {
+        "Qm9vdWxkZXI": "https://community.letsencrypt.org/t/33417",
+        "keyChange": LE + "/acme/key-change",
+        "meta": {"caaIdentities": ["letsencrypt.org"],
+                 "profiles": {"classic": "https://letsencrypt.org/p#c",
+                              "shortlived": "https://letsencrypt.org/p#s",
+                              "tlsserver": "https://letsencrypt.org/p#t"},
+                 "termsOfService": "https://letsencrypt.org/sa.pdf",
+                 "website": "https://letsencrypt.org"},
+        "newAccount": LE + "/acme/new-acct", "newNonce": LE + "/acme/new-nonce",
+        "newOrder": LE + "/acme/new-order",
+        "renewalInfo": LE + "/draft-ietf-acme-ari-03/renewalInfo",
+        "revokeCert": LE + "/acme/revoke-cert"}
+    s["d-pebble"] = b"d" + js(pebble_dir, True)
+    s["d-le"] = b"d" + js(le_dir, True)
+    s["d-rfc8555-eab"] = b"d" + js({
+        "newNonce": "https://example.com/acme/new-nonce",
+        "newAccount": "https://example.com/acme/new-account",
+        "newOrder": "https://example.com/acme/new-order",
+        "newAuthz": "https://example.com/acme/new-authz",
+        "revokeCert": "https://example.com/acme/revoke-cert",
+        "keyChange": "https://example.com/acme/key-change",
+        "meta": {"termsOfService": "https://example.com/acme/terms/2017-5-30",
+                 "website": "https://www.example.com/",
+                 "caaIdentities": ["example.com"],
+                 "externalAccountRequired": True}})
+    d3 = b'"newNonce":"https://ca/n","newAccount":"https://ca/a",' \
+         b'"newOrder":"https://ca/o"'
+    s["d-minimal"] = b"d{" + d3 + b"}"
+    s["d-truncated"] = b"d" + js(le_dir)[:150]
+    s["d-trailing"] = b"d{" + d3 + b"} {}"
+    s["d-missing-nonce"] = b'd{"newAccount":"https://ca/a","newOrder":"x"}'
+    s["d-wrong-type"] = b'd{"newNonce":1,"newAccount":[],"newOrder":{}}'
+    s["d-bad-scheme"] = b"d{" + d3.replace(b"https://ca/o", b"ftp://ca/o") \
+        + b"}"
+    s["d-crlf-url"] = b"d{" + d3.replace(b"ca/o", b"ca/o\\r\\nX: y") + b"}"
+    s["d-nul-escape"] = b"d{" + d3.replace(b"ca/n", b"ca/n\\u0000x") + b"}"
+    s["d-escaped-backslash"] = b"d{" + d3 + b',"x":"\\\\u0000"}'
+    s["d-raw-nul"] = b"d{" + d3 + b"}\0"
+    s["d-long-url"] = b"d{" + d3.replace(b"ca/n", b"ca/" + b"n" * 2100) + b"}"
+    s["d-profiles-array"] = b"d{" + d3 + b',"meta":{"profiles":["a"]}}'
+    s["d-profiles-many"] = b"d{" + d3 + b',"meta":{"profiles":{' + \
+        b",".join(b'"p%d":""' % i for i in range(1001)) + b"}}}"
+    s["d-deep"] = b"d{" + d3 + b',"x":' + b"[" * 1100 + b"]" * 1100 + b"}"
+    s["d-null-members"] = b"d{" + d3 + b',"meta":null,"keyChange":null}'
+    s["d-bom"] = b"d\xef\xbb\xbf{" + d3 + b"}"
+    s["d-surrogates"] = b"d{" + d3 + b',"meta":{"website":"https://\\ud83d' \
+        b'\\ude00","termsOfService":"\\udc00"}}'
+    s["d-array"] = b"d[" + js(pebble_dir) + b"]"
+    # ---- accounts
+    s["a-pebble"] = b"a" + js({
+        "status": "valid", "contact": ["mailto:admin@example.test"],
+        "orders": PB + "/list-orderz/1",
+        "key": {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "BBBB"}}, True)
+    s["a-le"] = b"a" + js({
+        "key": {"kty": "RSA", "n": "x", "e": "AQAB"},
+        "contact": ["mailto:a@example.com", "mailto:b@example.com"],
+        "initialIp": "192.0.2.1", "createdAt": "2026-12-01T10:00:00Z",
+        "status": "valid"})
+    s["a-deactivated"] = b'a{"status":"deactivated"}'
+    s["a-contact-string"] = b'a{"status":"valid","contact":"mailto:a@b"}'
+    s["a-contact-mixed"] = b'a{"status":"valid","contact":["mailto:a@b",7]}'
+    s["a-no-status"] = b'a{"contact":[]}'
+    s["a-orders-file"] = b'a{"status":"valid","orders":"file:///etc/passwd"}'
+    # ---- orders
+    ids = [{"type": "dns", "value": "example.test"},
+           {"type": "dns", "value": "*.example.test"}]
+    pebble_order = {
+        "status": "pending", "expires": "2026-12-02T10:00:00Z",
+        "identifiers": ids,
+        "finalize": PB + "/finalize-order/Xb3t8mG2kJ7m6kNq3QpQ1Q",
+        "authorizations": [PB + "/authZ/fV4cTKL5kDq2dA7h8y1w1A",
+                           PB + "/authZ/0b5q5ZtKcVhK3WTxTFFjZw"]}
+    s["o-pebble-pending"] = b"o" + js(pebble_order, True)
+    s["o-pebble-ready"] = b"o" + js(dict(pebble_order, status="ready"))
+    s["o-pebble-processing"] = b"o" + js(dict(pebble_order,
+                                              status="processing"))
+    s["o-le-valid"] = b"o" + js({
+        "status": "valid", "expires": "2026-12-08T10:11:12Z",
+        "identifiers": [{"type": "dns", "value": "www.example.com"}],
+        "profile": "classic",
+        "authorizations": [LE + "/acme/authz/1234567/987654321"],
+        "finalize": LE + "/acme/finalize/1234567/11223344",
+        "certificate": LE + "/acme/cert/04a1b2c3d4e5f60718293a4b5c6d7e8f9a0b"},
+        True)
+    s["o-le-invalid"] = b"o" + js({
+        "status": "invalid", "expires": "2026-12-08T10:11:12.5Z",
+        "identifiers": ids, "authorizations": [],
+        "finalize": LE + "/acme/finalize/1/2",
+        "error": {"type": ACME_URN + "unauthorized",
+                  "detail": "Error finalizing order :: authorizations for "
+                            "these identifiers not found: b.example.com",
+                  "status": 403,
+                  "subproblems": [{"type": ACME_URN + "unauthorized",
+                                   "detail": "no authz",
+                                   "identifier": ids[1]}]}})
+    s["o-no-finalize"] = b"o" + js({k: v for k, v in pebble_order.items()
+                                    if k != "finalize"})
+    s["o-bad-status"] = b"o" + js(dict(pebble_order, status="done"))
+    s["o-bad-expires"] = b"o" + js(dict(pebble_order, expires="tomorrow"))
+    s["o-authz-relative"] = b"o" + js(dict(pebble_order,
+                                           authorizations=["/authZ/1"]))
+    s["o-ident-no-value"] = b"o" + js(dict(pebble_order,
+                                           identifiers=[{"type": "dns"}]))
+    s["o-error-string"] = b"o" + js(dict(pebble_order, error="boom"))
+    s["o-many-authzs"] = b"o" + js(dict(pebble_order, authorizations=[
+        PB + "/authZ/x"] * 1001))
+    s["o-truncated"] = b"o" + js(pebble_order)[:-7]
+    # ---- authorizations and challenges
+    def ch(t, tok, st="pending", url=None, **kw):
+        c = {"type": t, "url": url or PB + "/chalZ/" + t, "token": tok,
+             "status": st}
+        c.update(kw)
+        return c
+    tok = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
+    pebble_authz = {
+        "status": "pending",
+        "identifier": {"type": "dns", "value": "example.test"},
+        "challenges": [ch("tls-alpn-01", tok), ch("http-01", tok),
+                       ch("dns-01", tok)],
+        "expires": "2026-12-01T11:00:00+01:00"}
+    s["z-pebble"] = b"z" + js(pebble_authz, True)
+    s["z-le-wildcard-valid"] = b"z" + js({
+        "identifier": {"type": "dns", "value": "example.com"},
+        "status": "valid", "expires": "2026-12-31T23:59:59Z",
+        "challenges": [ch("dns-01", "DGyRejmCefe7v4NfDGDKfA", "valid",
+                          LE + "/acme/chall/1234567/987654321/Pq8rXw",
+                          validated="2026-12-01T10:00:03.123456789Z",
+                          validationRecord=[{
+                              "hostname": "example.com",
+                              "resolverAddrs": ["10.1.2.3:53"]}])],
+        "wildcard": True}, True)
+    s["z-le-invalid"] = b"z" + js({
+        "identifier": {"type": "dns", "value": "example.com"},
+        "status": "invalid", "expires": "2026-12-31T23:59:59Z",
+        "challenges": [ch("dns-01", "DGyRejmCefe7v4NfDGDKfA", "invalid",
+                          validated="2026-12-01T10:00:03Z",
+                          error={"type": ACME_URN + "unauthorized",
+                                 "detail": "Incorrect TXT record \"abc\" "
+                                           "found at _acme-challenge."
+                                           "example.com",
+                                 "status": 403})]})
+    s["z-unknown-types"] = b"z" + js({
+        "identifier": {"type": "ip", "value": "192.0.2.1"},
+        "status": "deactivated",
+        "challenges": [{"type": "dns-persist-01", "url": PB + "/p",
+                        "status": "pending",
+                        "issuer-domain-names": ["ca.test"]},
+                       {"type": "future-99", "url": "gopher://x",
+                        "token": 7, "status": "weird", "error": 3},
+                       ch("dns-01", "tok_-9", "processing")]})
+    s["z-dns01-no-token"] = b"z" + js(dict(pebble_authz, challenges=[
+        {"type": "dns-01", "url": PB + "/c", "status": "pending"}]))
+    s["z-dns01-bad-token"] = b"z" + js(dict(pebble_authz, challenges=[
+        ch("dns-01", "../a+b/c=")]))
+    s["z-dns01-long-token"] = b"z" + js(dict(pebble_authz, challenges=[
+        ch("dns-01", "A" * 257)]))
+    s["z-wildcard-string"] = b"z" + js(dict(pebble_authz, wildcard="true"))
+    s["z-no-identifier"] = b"z" + js({k: v for k, v in pebble_authz.items()
+                                      if k != "identifier"})
+    s["z-challenges-object"] = b"z" + js(dict(pebble_authz, challenges={}))
+    s["z-empty-challenges"] = b"z" + js(dict(pebble_authz, challenges=[]))
+    s["c-pebble-processing"] = b"c" + js(ch("dns-01", tok, "processing"),
+                                         True)
+    s["c-le-invalid"] = b"c" + js(json.loads(s["z-le-invalid"][1:])[
+        "challenges"][0])
+    s["c-http01-only-type"] = b'c{"type":"http-01"}'
+    s["c-no-type"] = b'c{"url":"https://ca/c"}'
+    s["c-nul-token"] = b'c{"type":"dns-01","url":"https://ca/c",' \
+        b'"token":"t\\u0000x","status":"pending"}'
+    # ---- problems
+    s["p-le-ratelimited"] = b"p" + js({
+        "type": ACME_URN + "rateLimited",
+        "detail": "too many certificates (5) already issued for this exact "
+                  "set of identifiers in the last 168h0m0s, retry after "
+                  "2026-12-02 10:00:00 UTC",
+        "status": 429}, True)
+    s["p-pebble-badnonce"] = b"p" + js({
+        "type": ACME_URN + "badNonce",
+        "detail": "JWS has an invalid anti-replay nonce: \"abc\"",
+        "status": 400}, True)
+    s["p-le-subproblems"] = b"p" + js({
+        "type": ACME_URN + "rejectedIdentifier",
+        "detail": "Error creating new order :: Cannot issue for "
+                  "\"bad..example.com\"",
+        "status": 400,
+        "subproblems": [
+            {"type": ACME_URN + "malformed",
+             "detail": "Domain name contains an invalid character",
+             "status": 400,
+             "identifier": {"type": "dns", "value": "bad..example.com"}},
+            {"type": ACME_URN + "caa", "detail": "CAA forbids issuance",
+             "identifier": {"type": "dns", "value": "caa.example.com"}}]},
+        True)
+    s["p-rfc7807"] = b"p" + js({
+        "type": "https://example.com/probs/out-of-credit",
+        "title": "You do not have enough credit.",
+        "detail": "Your current balance is 30, but that costs 50.",
+        "instance": "/account/12345/msgs/abc", "status": 403.0})
+    s["p-empty"] = b"p{}"
+    s["p-control-utf8"] = b'p{"type":"' + ACME_URN.encode() + \
+        b'serverInternal","detail":"a\\n\\u001b[31m\xc3\xa9\xe2\x82\xac' \
+        b'\xff\xc0\xaf\xed\xa0\x80\\u00e9"}'
+    s["p-long-detail"] = b'p{"detail":"' + b"x" * 5000 + b'"}'
+    s["p-status-string"] = b'p{"status":"429"}'
+    s["p-status-float"] = b'p{"status":429.5}'
+    s["p-status-huge"] = b'p{"status":1e308}'
+    s["p-sub-bad"] = b'p{"subproblems":[{},{"identifier":"x"}]}'
+    s["p-many-subs"] = b'p{"subproblems":[' + b",".join(
+        [b"{}"] * 1001) + b"]}"
+    s["p-not-object"] = b'p"' + ACME_URN.encode() + b'badNonce"'
+    # ---- renewalInfo (RFC 9773 §4.2)
+    s["r-ari"] = b"r" + js({
+        "suggestedWindow": {"start": "2026-12-20T00:00:00Z",
+                            "end": "2026-12-22T00:00:00Z"},
+        "explanationURL": "https://acme.example.com/docs/ari"}, True)
+    s["r-equal"] = b'r{"suggestedWindow":{"start":"2026-12-20T00:00:00.9Z",' \
+        b'"end":"2026-12-20T01:00:00+01:00"}}'
+    s["r-reversed"] = b'r{"suggestedWindow":{"start":"2026-12-22T00:00:00Z",' \
+        b'"end":"2026-12-20T00:00:00Z"}}'
+    s["r-numbers"] = b'r{"suggestedWindow":{"start":1,"end":2}}'
+    s["r-no-window"] = b'r{"explanationURL":"https://a/b"}'
+    # ---- RFC 3339 times
+    for i, t in enumerate([
+            "2026-12-01T10:00:00Z", "2026-12-01t10:00:00z",
+            "2026-12-01T10:00:00.123456789Z", "2026-12-01T12:00:00+02:00",
+            "2026-12-01T05:30:00-04:30", "1990-12-31T23:59:60Z",
+            "2024-02-29T23:59:59Z", "2025-02-29T00:00:00Z",
+            "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+            "2026-12-01T10:00:00+24:00", "2026-12-01 10:00:00Z",
+            "2026-12-01T10:00:00.Z", "2026-12-01T10:00Z",
+            "2026-12-01T10:00:00." + "1" * 60 + "Z"]):
+        s[f"t-{i:02d}"] = b"t" + t.encode()
+    # ---- Retry-After
+    for i, v in enumerate([
+            "0", "120", " 120\t", "86401", "9" * 40, "-5", "1.5",
+            "Tue, 01 Dec 2026 10:01:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Wed, 02 Dec 2026 10:00:00 GMT", "Tue, 31 Nov 2026 10:01:00 GMT",
+            "Tue, 01 Dec 2026 10:01:00 gmt", "Tuesday, 01-Dec-26 10:02:00 GMT",
+            "Friday, 01-Jan-77 00:00:00 GMT", "Tue Dec  1 10:00:05 2026",
+            "Tue Dec 1 10:00:05 2026"]):
+        s[f"y-{i:02d}"] = b"y" + v.encode()
+    # ---- Link (second byte: 0 alternate, 1 up, 2 index, 3 next, 4 UP)
+    cert_links = (f'<{PB}/dir>;rel="index", <{PB}/certZ/abc/1>;'
+                  f'rel="alternate", <{PB}/certZ/abc/2>;rel="alternate"')
+    s["l-pebble-alternate"] = b"l0" + cert_links.encode()
+    s["l-pebble-index"] = b"l2" + cert_links.encode()
+    s["l-le-up"] = b"l1" + f'<{LE}/acme/issuer-cert>;rel="up"'.encode()
+    s["l-mixed"] = b"l0" + (
+        ' , <https://ca/a> ; title="x, y; z" ;REL = "ALTERNATE  index"\t; '
+        'type="text/html" ,, <https://ca/b>;rel=up,<https://ca/c>; '
+        'anchor="#x"; rel="up"; rel="alternate", '
+        '<https://ca/d>;rel="al\\ternate";foo').encode()
+    s["l-relative-up"] = b"l1</dir>;rel=up"
+    s["l-unterminated"] = b'l1<https://ca/a>; rel="up'
+    s["l-no-angle"] = b"l1https://ca/a; rel=up"
+    s["l-empty-param"] = b"l1<https://ca/a>;; rel=up"
+    s["l-nul"] = b"l1<https://ca/a\0b>; rel=up"
+    return s
+
+
 def write(dirpath, seeds):
     os.makedirs(dirpath, exist_ok=True)
     for f in os.listdir(dirpath):
@@ -275,6 +564,7 @@ def main():
         "corpus")
     write(os.path.join(root, "packet"), packet_seeds())
     write(os.path.join(root, "name"), name_seeds())
+    write(os.path.join(root, "acme"), acme_seeds())
 
 
 if __name__ == "__main__":

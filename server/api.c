@@ -10,12 +10,17 @@
  * respond. Lookups after any asynchronous step go through the table again
  * (a registration may have been deleted meanwhile), never through a saved
  * pointer.
+ *
+ * The managed-domain endpoints (/domains, contract §4.2) are routed and
+ * authenticated here exactly like /update (X-Api-User/X-Api-Key, the
+ * registration's allowfrom) and then handed to server/api_domains.c.
  */
 #include "server/api.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "common/xalloc.h"
+#include "server/acme.h"
 #include "server/creds.h"
 #include "server/dns.h"
 #include "server/regs.h"
@@ -39,11 +44,13 @@ enum ep {
 	EP_DEREGISTER,
 	EP_HEALTH,
 	EP_METRICS,
+	EP_DOMAINS,
 	EP_OTHER,
 	EP_N
 };
 static const char *const ep_name[EP_N] = {
-	"register", "update", "deregister", "health", "metrics", "other",
+	"register", "update", "deregister", "health",
+	"metrics",  "domains", "other",
 };
 
 enum upd { UPD_OK, UPD_FORBIDDEN, UPD_BADTXT, UPD_BADSUB, UPD_ERROR, UPD_N };
@@ -51,8 +58,8 @@ static const char *const upd_name[UPD_N] = {
 	"ok", "forbidden", "bad_txt", "bad_subdomain", "error",
 };
 
-static const int status_list[] = {200, 201, 204, 400, 401, 403, 404,
-				  405, 408, 413, 431, 500, 503};
+static const int status_list[] = {200, 201, 202, 204, 400, 401, 403, 404,
+				  405, 408, 409, 413, 429, 431, 500, 503};
 #define NSTATUS (sizeof(status_list) / sizeof(status_list[0]) + 1)
 
 static const double hist_le[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -76,6 +83,8 @@ struct srv_api {
 	const struct srv_config *cfg;
 	struct zone *zone;
 	struct srv_store *store;
+	struct srv_acme *acme; /* NULL: /domains answers 503 */
+	struct srv_api__doms *doms;
 	const struct srv_dns *dns;
 	struct srv_regs regs;
 	unsigned bcrypt_pending;
@@ -87,6 +96,7 @@ struct areq {
 	struct srv_http_req *req;
 	enum ep ep;
 	char client[INET6_ADDRSTRLEN];
+	struct srv_api__droute droute; /* EP_DOMAINS */
 	struct sockaddr_storage ips[MAX_CLIENT_IPS];
 	size_t nips;
 	uint8_t user[16];
@@ -182,12 +192,30 @@ update_result(struct areq *ar, enum upd u)
 		ar->a->m.updates[u]++;
 }
 
+/* Contract §4.2: the native endpoints add a human "detail". */
+static void
+finish_error_detail(struct areq *ar, int status, const char *code,
+		    const char *detail, const char *extra)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "error", code);
+	cJSON_AddStringToObject(j, "detail", detail);
+	finish_json(ar, status, j, extra);
+}
+
 static void
 forbidden(struct areq *ar, const char *why)
 {
 	ad_debug("api", "%s: forbidden: %s", ar->client, why);
 	update_result(ar, UPD_FORBIDDEN);
-	finish_error(ar, 401, "forbidden", NULL);
+	if (ar->ep == EP_DOMAINS)
+		/* the same answer for every cause: no user enumeration */
+		finish_error_detail(ar, 401, "forbidden",
+				    "X-Api-User/X-Api-Key not accepted from "
+				    "this address",
+				    NULL);
+	else
+		finish_error(ar, 401, "forbidden", NULL);
 }
 
 /* ---- client address ----------------------------------------------------- */
@@ -343,7 +371,7 @@ cors_headers(struct areq *ar)
 	}
 }
 
-/* ---- authentication (update, delete) -------------------------------------- */
+/* ---- authentication (update, delete) ------------------------------------- */
 
 static void auth_ok(struct areq *ar, struct srv_reg *r);
 
@@ -425,8 +453,14 @@ auth_start(struct areq *ar)
 	}
 	if (srv_reg_bcrypt(r)) {
 		if (a->bcrypt_pending >= BCRYPT_MAX_PENDING) {
-			finish_error(ar, 503, "busy",
-				     "Retry-After: 1\r\n");
+			if (ar->ep == EP_DOMAINS)
+				finish_error_detail(ar, 503, "busy",
+						    "too many password checks "
+						    "in progress",
+						    "Retry-After: 1\r\n");
+			else
+				finish_error(ar, 503, "busy",
+					     "Retry-After: 1\r\n");
 			return;
 		}
 		ar->bcrypt = xstrdup(srv_reg_bcrypt(r));
@@ -446,7 +480,7 @@ auth_start(struct areq *ar)
 	auth_ok(ar, r);
 }
 
-/* ---- /update -------------------------------------------------------------- */
+/* ---- /update ------------------------------------------------------------- */
 
 static void
 on_txt_committed(void *arg, int status)
@@ -540,6 +574,11 @@ do_deregister(struct areq *ar, struct srv_reg *r)
 	/* gone from memory and DNS at once: later requests see no user */
 	srv_reg_free(srv_regs_remove(&a->regs, ar->user));
 	zone_sub_unregister(a->zone, sub);
+	/* its managed domains go too: nobody could reach them any more */
+	if (a->acme) {
+		srv_acme_owner_deleted(a->acme, ar->user_text);
+		srv_api__doms_owner_deleted(a->doms, ar->user_text);
+	}
 	int rc = srv_store_reg_delete(a->store, ar->user_text, on_reg_deleted,
 				      ar);
 	if (rc != 0) {
@@ -547,6 +586,37 @@ do_deregister(struct areq *ar, struct srv_reg *r)
 		       ad_strerror(rc));
 		finish_error(ar, 500, "db_error", NULL);
 	}
+}
+
+/* ---- /domains (server/api_domains.c) ------------------------------------ */
+
+static void
+domains_reply(void *arg, int status, const char *ctype, const char *extra,
+	      const char *body, size_t len)
+{
+	finish(arg, status, ctype, extra, body, len);
+}
+
+static void
+do_domains(struct areq *ar, struct srv_reg *r)
+{
+	struct srv_api *a = ar->a;
+	char sub[37];
+
+	srv_uuid_format(r->sub, sub);
+	struct srv_api__dreq q = {
+		.acme = a->acme,
+		.doms = a->doms,
+		.store = a->store,
+		.apex = a->cfg->domain,
+		.owner = ar->user_text,
+		.subdomain = sub,
+		.body = ar->req->body,
+		.body_len = ar->req->body_len,
+		.reply = domains_reply,
+		.arg = ar,
+	};
+	srv_api__domains_exec(&ar->droute, &q);
 }
 
 static void
@@ -559,6 +629,8 @@ auth_ok(struct areq *ar, struct srv_reg *r)
 	}
 	if (ar->ep == EP_UPDATE)
 		do_update(ar, r);
+	else if (ar->ep == EP_DOMAINS)
+		do_domains(ar, r);
 	else
 		do_deregister(ar, r);
 }
@@ -705,7 +777,7 @@ do_register(struct areq *ar)
 	}
 }
 
-/* ---- /metrics ------------------------------------------------------------- */
+/* ---- /metrics ------------------------------------------------------------ */
 
 static const char *
 rcode_name(size_t rc)
@@ -815,6 +887,34 @@ do_metrics(struct areq *ar)
 			"acmedns_dns_truncated_total %llu\n",
 			(unsigned long long)d->truncated);
 	}
+	if (a->acme) {
+		struct srv_acme_stats as;
+		memset(&as, 0, sizeof(as));
+		srv_acme_stats(a->acme, &as);
+		fprintf(f, "# HELP acmedns_acme_domains Managed domains by "
+			   "status.\n"
+			   "# TYPE acmedns_acme_domains gauge\n");
+		for (size_t i = 0; i < AD_ARRAY_SIZE(as.by_status); i++) {
+			const char *n = acme_dstatus_name((enum acme_dstatus)i);
+			if (n)
+				fprintf(f,
+					"acmedns_acme_domains{status=\"%s\"} "
+					"%zu\n",
+					n, as.by_status[i]);
+		}
+		fprintf(f,
+			"# HELP acmedns_acme_certificates_issued_total "
+			"Certificates issued.\n"
+			"# TYPE acmedns_acme_certificates_issued_total "
+			"counter\n"
+			"acmedns_acme_certificates_issued_total %llu\n"
+			"# HELP acmedns_acme_orders_failed_total Orders that "
+			"failed.\n"
+			"# TYPE acmedns_acme_orders_failed_total counter\n"
+			"acmedns_acme_orders_failed_total %llu\n",
+			(unsigned long long)as.issued,
+			(unsigned long long)as.failed);
+	}
 	struct srv_store_stats st;
 	srv_store_stats(a->store, &st);
 	fprintf(f,
@@ -839,7 +939,7 @@ do_metrics(struct areq *ar)
 	free(buf);
 }
 
-/* ---- routing -------------------------------------------------------------- */
+/* ---- routing ------------------------------------------------------------- */
 
 static void
 preflight(struct areq *ar, const char *allow)
@@ -863,6 +963,34 @@ not_allowed(struct areq *ar, const char *allow)
 	char extra[128];
 	snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
 	finish_error(ar, 405, "method_not_allowed", extra);
+}
+
+/* Answers that need no credentials come first: unknown resources, wrong
+ * methods, preflights, and the engine being off (a configuration fact,
+ * not a secret). Everything else is authenticated like /update. */
+static void
+route_domains(struct areq *ar)
+{
+	const struct srv_api__droute *r = &ar->droute;
+
+	ar->ep = EP_DOMAINS;
+	if (r->op == SRV_API__D_NOTFOUND) {
+		finish_error_detail(ar, 404, "not_found", "no such resource",
+				    NULL);
+	} else if (r->op == SRV_API__D_OPTIONS) {
+		preflight(ar, r->allow);
+	} else if (r->op == SRV_API__D_METHOD) {
+		char extra[128];
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", r->allow);
+		finish_error_detail(ar, 405, "method_not_allowed",
+				    "method not allowed here (see Allow)",
+				    extra);
+	} else if (!ar->a->acme) {
+		finish_error_detail(ar, 503, "acme_disabled",
+				    "[acme] directory is not set", NULL);
+	} else {
+		auth_start(ar);
+	}
 }
 
 void
@@ -909,6 +1037,8 @@ srv_api_handle(void *ctx, struct srv_http_req *req)
 			preflight(ar, "GET, HEAD, OPTIONS");
 		else
 			not_allowed(ar, "GET, HEAD, OPTIONS");
+	} else if (srv_api__domains_route(m, p, &ar->droute)) {
+		route_domains(ar);
 	} else if (strcmp(p, "/metrics") == 0) {
 		ar->ep = EP_METRICS;
 		if (strcmp(m, "GET") == 0)
@@ -920,7 +1050,7 @@ srv_api_handle(void *ctx, struct srv_http_req *req)
 	}
 }
 
-/* ---- life cycle ----------------------------------------------------------- */
+/* ---- life cycle ---------------------------------------------------------- */
 
 int
 srv_api_new(const struct srv_api_opts *o, struct srv_api **out, char *err,
@@ -931,9 +1061,12 @@ srv_api_new(const struct srv_api_opts *o, struct srv_api **out, char *err,
 	a->cfg = o->cfg;
 	a->zone = o->zone;
 	a->store = o->store;
+	a->acme = o->acme;
+	a->doms = srv_api__doms_new();
 	if (srv_regs_init(&a->regs) != 0) {
 		snprintf(err, errlen, "no randomness for the hash key");
 		srv_regs_free(&a->regs);
+		srv_api__doms_free(a->doms);
 		free(a);
 		return 1;
 	}
@@ -1046,6 +1179,15 @@ srv_api_load(struct srv_api *a, char *err, size_t errlen)
 	if (lc.badcidrs)
 		ad_warn("store", "%zu invalid allowfrom entries ignored",
 			lc.badcidrs);
+	/* which managed domain belongs to whom, for GET /domains */
+	if (a->acme) {
+		rc = srv_api__doms_load(a->doms, a->store);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot load managed domains: %s",
+				 ad_strerror(rc));
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -1073,5 +1215,6 @@ srv_api_free(struct srv_api *a)
 	if (!a)
 		return;
 	srv_regs_free(&a->regs);
+	srv_api__doms_free(a->doms);
 	free(a);
 }

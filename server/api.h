@@ -84,6 +84,87 @@ size_t srv_domain_cnames(const char *apex, const struct acme_domain *d,
 			 struct srv_domain_cname *out, size_t cap);
 void srv_domain_cnames_free(struct srv_domain_cname *c, size_t n);
 
+/*
+ * The public view of d as GET /domains/{id} answers it (docs/API.md): id,
+ * names, status, not_before, not_after, renew_at (RFC 3339 UTC or null),
+ * error (or null), cnames (for zone apex), key_type, tlsa, csr (bool),
+ * created. Never any private key. Caller deletes (cJSON_Delete).
+ */
+struct cJSON *srv_domain_json(const char *apex, const struct acme_domain *d);
+
+/* Enough room for every CNAME of d: srv_domain_cnames fills at most cap
+ * entries and returns how many it filled, never more than this. */
+#define SRV_DOMAIN_CNAMES_MAX(d) ((d)->nnames * (1 + (d)->ntlsa))
+
+/* ---- POST /domains body (contract §4.2; server/api_json.c) ------------ */
+
+/*
+ * Errors of the native /domains bodies, each with its JSON "error" code
+ * (srv_api_derr_code): malformed_json_payload (not one JSON object,
+ * trailing data, a duplicate or unknown member), and per member, for a
+ * wrong JSON type as for a bad value: bad_names, bad_key_type, bad_tlsa,
+ * bad_csr, bad_reason.
+ */
+enum srv_api_derr {
+	SRV_API_D_OK = 0,
+	SRV_API_D_MALFORMED,
+	SRV_API_D_BADNAMES,
+	SRV_API_D_BADKEYTYPE,
+	SRV_API_D_BADTLSA,
+	SRV_API_D_BADCSR,
+	SRV_API_D_BADREASON,
+};
+/* "malformed_json_payload", "bad_names", ...; static, never NULL. */
+const char *srv_api_derr_code(enum srv_api_derr e);
+
+#define SRV_API_MAX_NAMES 100	  /* names per domain (ACME_MAX_NAMES) */
+#define SRV_API_MAX_TLSA 8	  /* tlsa entries (ACME_MAX_TLSA) */
+#define SRV_API_MAX_CSR 16384	  /* bytes of a CSR PEM */
+#define SRV_API_MAX_DOMAINS 100	  /* managed domains per registration */
+
+struct acme_tlsa_port;
+/* A parsed POST /domains body. Every pointer is malloc'd and owned by the
+ * struct (srv_api_domain_body_free). */
+struct srv_api_domain_body {
+	char **names;	 /* lower-cased, trailing dot removed, unique */
+	size_t nnames;	 /* 0 only when csr_pem is set */
+	char *key_type;	 /* "ec256" ... "rsa4096", or NULL (default) */
+	char *csr_pem;	 /* or NULL */
+	struct acme_tlsa_port *tlsa; /* ntlsa entries, unique, or NULL */
+	size_t ntlsa;
+};
+
+/*
+ * Parse a POST /domains body: one JSON object (json.Unmarshal rules:
+ * nothing but white space after it), member names case-sensitive,
+ * {"names": [string...], "key_type": string, "tlsa": [{"port": 1..65535,
+ * "proto": "tcp"|"udp"|"sctp"}...], "csr": string}; names may be missing
+ * or empty only with a csr; key_type and csr exclude each other. Names:
+ * host names of 2+ labels (LDH, 1..63 octets, at most 253 in all) or
+ * "*." + such a name; at most SRV_API_MAX_NAMES. The CSR is checked for
+ * its PEM armour only (the engine verifies it). On error out is left
+ * empty and detail (cap bytes, may be NULL) says why in one line.
+ */
+enum srv_api_derr srv_api_parse_domain(const uint8_t *body, size_t len,
+				       struct srv_api_domain_body *out,
+				       char *detail, size_t cap);
+void srv_api_domain_body_free(struct srv_api_domain_body *b);
+
+/*
+ * POST /domains/{id}/revoke body: empty, null, {} or {"reason": N} with N
+ * an RFC 5280 §5.3.1 CRLReason code 0..10 other than 7 (RFC 8555 §7.6).
+ * *reason: N, or -1 when not given. Errors as above (bad_reason).
+ */
+enum srv_api_derr srv_api_parse_revoke(const uint8_t *body, size_t len,
+				       int *reason, char *detail, size_t cap);
+
+/*
+ * Is s (len bytes, no NUL needed) a name we manage: a host name as
+ * srv_api_parse_domain accepts it (lower case only, no trailing dot), or
+ * "*." followed by one. Shared with the CLI.
+ */
+bool srv_api_domain_name_valid(const char *s, size_t len);
+
 /* ---- the API ------------------------------------------------------------ */
 
 struct srv_api_opts {
@@ -109,5 +190,75 @@ void srv_api_set_config(struct srv_api *a, const struct srv_config *cfg);
 size_t srv_api_registrations(const struct srv_api *a);
 /* No requests may be pending (stop HTTP and drain the store first). */
 void srv_api_free(struct srv_api *a);
+
+/* ---- internal to the API module: api.c <-> api_domains.c ---------------
+ * api.c routes, authenticates and answers; api_domains.c implements the
+ * managed-domain endpoints (contract §4.2) behind this narrow interface so
+ * that they can be tested with a fake ACME side (tests/unit/api).
+ */
+
+enum srv_api__dop {
+	SRV_API__D_NOTFOUND = 0, /* under /domains but not a resource: 404 */
+	SRV_API__D_METHOD,	 /* resource exists, method does not: 405 */
+	SRV_API__D_OPTIONS,	 /* CORS preflight */
+	SRV_API__D_LIST,	 /* GET /domains */
+	SRV_API__D_ADD,		 /* POST /domains */
+	SRV_API__D_GET,		 /* GET /domains/{id} */
+	SRV_API__D_FILE,	 /* GET /domains/{id}/<file>.pem */
+	SRV_API__D_RENEW,	 /* POST /domains/{id}/renew */
+	SRV_API__D_REVOKE,	 /* POST /domains/{id}/revoke */
+	SRV_API__D_DELETE,	 /* DELETE /domains/{id} */
+};
+
+struct srv_api__droute {
+	enum srv_api__dop op;
+	char id[37];	   /* the domain id, lower case ("" for the list) */
+	const char *file;  /* SRV_API__D_FILE: "fullchain.pem", ... */
+	const char *allow; /* methods of the resource, for Allow: */
+};
+
+/* Pure: false when path is not /domains or below it; else true with r
+ * filled (ids must be 36-character UUIDs, anything else is NOTFOUND). */
+bool srv_api__domains_route(const char *method, const char *path,
+			    struct srv_api__droute *r);
+
+/* Which domain ids belong to which registration, and the adds in flight
+ * per owner: for the per-registration limit. (GET /domains reads the
+ * store instead, so that domains the CLI added are listed too.) */
+struct srv_api__doms;
+struct srv_api__doms *srv_api__doms_new(void);
+void srv_api__doms_free(struct srv_api__doms *x);
+/* Record that domain id belongs to owner (idempotent). */
+void srv_api__doms_note(struct srv_api__doms *x, const char *owner,
+			const char *id);
+/* Fill from the store's acme_domains rows (start-up, synchronous).
+ * 0 or an AD_E* code. */
+int srv_api__doms_load(struct srv_api__doms *x, struct srv_store *st);
+/* Forget every id of owner (DELETE /register). */
+void srv_api__doms_owner_deleted(struct srv_api__doms *x, const char *owner);
+
+/* Answer the request: called exactly once per srv_api__domains_exec, now
+ * or after a commit. body/extra borrowed for the call. */
+typedef void (*srv_api__reply)(void *arg, int status, const char *ctype,
+			       const char *extra, const char *body,
+			       size_t len);
+
+struct srv_api__dreq {
+	struct srv_acme *acme;	    /* not NULL */
+	struct srv_api__doms *doms; /* not NULL */
+	struct srv_store *store;    /* GET /domains reads the owner's ids */
+	const char *apex;	    /* [zone] domain, no trailing dot */
+	const char *owner;	    /* authenticated registration ... */
+	const char *subdomain;	    /* ... and its subdomain (UUID) */
+	const uint8_t *body;
+	size_t body_len;
+	srv_api__reply reply;
+	void *arg;
+};
+
+/* Run an authenticated request routed to op (LIST .. DELETE). Everything
+ * in r and q is borrowed for the call only. */
+void srv_api__domains_exec(const struct srv_api__droute *r,
+			   const struct srv_api__dreq *q);
 
 #endif

@@ -7,13 +7,24 @@
  * JSON value) while /update uses json.Decoder (the first value only).
  * Nesting is checked before cJSON sees the body, so a deeply nested body
  * cannot recurse.
+ *
+ * The native managed-domain bodies (POST /domains, .../revoke) follow
+ * stricter rules of our own: member names are case-sensitive, unknown or
+ * duplicate members are errors (a typo must not silently drop an option),
+ * and every error carries a code and a one-line detail. Only syntax is
+ * checked here; the ACME side validates against its own state.
  */
 #include "server/api.h"
+#include "acme/engine.h"
 #include "common/errors.h"
+#include "common/util.h"
 #include "common/xalloc.h"
 #include "server/creds.h"
 
 #include <cjson/cJSON.h>
+#include <math.h> /* isfinite (a macro: no libm) */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -286,4 +297,438 @@ srv_api_cidrs_from_json(const char *json, struct srv_cidr **out, size_t *n,
 	}
 	*out = c;
 	return 0;
+}
+
+/* ---- managed domains (contract §4.2) ---------------------------------- */
+
+const char *
+srv_api_derr_code(enum srv_api_derr e)
+{
+	switch (e) {
+	case SRV_API_D_OK:
+		return "ok";
+	case SRV_API_D_MALFORMED:
+		return "malformed_json_payload";
+	case SRV_API_D_BADNAMES:
+		return "bad_names";
+	case SRV_API_D_BADKEYTYPE:
+		return "bad_key_type";
+	case SRV_API_D_BADTLSA:
+		return "bad_tlsa";
+	case SRV_API_D_BADCSR:
+		return "bad_csr";
+	case SRV_API_D_BADREASON:
+		return "bad_reason";
+	}
+	return "bad_request";
+}
+
+static enum srv_api_derr derr(enum srv_api_derr e, char *detail, size_t cap,
+			      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Set the detail line and return e (so callers can "return derr(...)"). */
+static enum srv_api_derr
+derr(enum srv_api_derr e, char *detail, size_t cap, const char *fmt, ...)
+{
+	if (detail && cap) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(detail, cap, fmt, ap);
+		va_end(ap);
+	}
+	return e;
+}
+
+/* A JSON string quoted into a detail line: printable ASCII only (the
+ * detail goes back to the client and into no log, but stays readable). */
+static const char *
+shown(const char *s, char *buf, size_t cap)
+{
+	size_t o = 0;
+	for (; *s && o + 4 < cap; s++)
+		buf[o++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (*s && o + 4 <= cap) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* One label of a host name (RFC 1123 §2.1 LDH, lower case only). */
+static bool
+label_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool
+srv_api_domain_name_valid(const char *s, size_t len)
+{
+	/* a wildcard is only "*." as the whole leftmost label (RFC 8555
+	 * §7.1.3: the identifier is the base name, "*." is kept in the CSR) */
+	if (len >= 2 && s[0] == '*' && s[1] == '.') {
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0 || len > 253)
+		return false;
+	size_t labels = 0, start = 0;
+	const char *last = s;
+	size_t last_len = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		if (!label_valid(s + start, i - start))
+			return false;
+		last = s + start;
+		last_len = i - start;
+		labels++;
+		start = i + 1;
+	}
+	/* CAs issue for registered names only: at least two labels, and an
+	 * all-digit top label would be an IPv4 address written as a name */
+	if (labels < 2)
+		return false;
+	for (size_t i = 0; i < last_len; i++)
+		if (last[i] < '0' || last[i] > '9')
+			return true;
+	return false;
+}
+
+static bool
+key_type_known(const char *s)
+{
+	/* acme/pki.h's names; kept here so that this parser links without
+	 * the ACME library (fuzz harness), the engine re-checks anyway */
+	static const char *const kt[] = {"ec256", "ec384", "rsa2048",
+					 "rsa3072", "rsa4096"};
+	for (size_t i = 0; i < sizeof(kt) / sizeof(kt[0]); i++)
+		if (strcmp(s, kt[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A body that must be exactly one JSON value (json.Unmarshal rules). */
+static cJSON *
+parse_whole(const uint8_t *body, size_t len)
+{
+	size_t rest = 0;
+	cJSON *j = parse_first(body, len, &rest);
+	if (j && !only_ws(body + (len - rest), rest)) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* A member name seen before in the same object (cJSON keeps both). */
+static bool
+duplicate_member(const cJSON *obj, const cJSON *m)
+{
+	for (const cJSON *o = obj->child; o && o != m; o = o->next)
+		if (strcmp(o->string, m->string) == 0)
+			return true;
+	return false;
+}
+
+/* An integer JSON number in [lo, hi]. */
+static bool
+int_in(const cJSON *v, double lo, double hi, int *out)
+{
+	if (!cJSON_IsNumber(v))
+		return false;
+	double d = v->valuedouble;
+	if (!isfinite(d) || d < lo || d > hi || (double)(long)d != d)
+		return false;
+	*out = (int)d;
+	return true;
+}
+
+static enum srv_api_derr
+take_names(const cJSON *v, struct srv_api_domain_body *b, char *detail,
+	   size_t cap)
+{
+	char show[96];
+	if (cJSON_IsNull(v))
+		return SRV_API_D_OK;
+	if (!cJSON_IsArray(v))
+		return derr(SRV_API_D_BADNAMES, detail, cap,
+			    "names must be an array of strings");
+	int n = cJSON_GetArraySize(v);
+	if (n > SRV_API_MAX_NAMES)
+		return derr(SRV_API_D_BADNAMES, detail, cap,
+			    "too many names: %d (at most %d)", n,
+			    SRV_API_MAX_NAMES);
+	b->names = xcalloc((size_t)n + 1, sizeof(char *));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, v)
+	{
+		if (!cJSON_IsString(e))
+			return derr(SRV_API_D_BADNAMES, detail, cap,
+				    "names must be an array of strings");
+		const char *s = e->valuestring;
+		size_t l = strlen(s);
+		/* an absolute name is the same name: drop one final dot */
+		if (l > 1 && s[l - 1] == '.')
+			l--;
+		if (l > 255)
+			return derr(SRV_API_D_BADNAMES, detail, cap,
+				    "\"%s\": name too long",
+				    shown(s, show, sizeof(show)));
+		char *name = xmalloc(l + 1);
+		for (size_t i = 0; i < l; i++) {
+			char c = s[i];
+			name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		}
+		name[l] = '\0';
+		b->names[b->nnames++] = name;
+		if (!srv_api_domain_name_valid(name, l))
+			return derr(SRV_API_D_BADNAMES, detail, cap,
+				    "\"%s\": not a host name or \"*.\" + "
+				    "host name",
+				    shown(s, show, sizeof(show)));
+		for (size_t i = 0; i + 1 < b->nnames; i++)
+			if (strcmp(b->names[i], name) == 0)
+				return derr(SRV_API_D_BADNAMES, detail, cap,
+					    "\"%s\": duplicate name",
+					    shown(name, show, sizeof(show)));
+	}
+	return SRV_API_D_OK;
+}
+
+static enum srv_api_derr
+take_tlsa(const cJSON *v, struct srv_api_domain_body *b, char *detail,
+	  size_t cap)
+{
+	if (cJSON_IsNull(v))
+		return SRV_API_D_OK;
+	if (!cJSON_IsArray(v))
+		return derr(SRV_API_D_BADTLSA, detail, cap,
+			    "tlsa must be an array of {\"port\", \"proto\"}");
+	int n = cJSON_GetArraySize(v);
+	if (n > SRV_API_MAX_TLSA)
+		return derr(SRV_API_D_BADTLSA, detail, cap,
+			    "too many tlsa entries: %d (at most %d)", n,
+			    SRV_API_MAX_TLSA);
+	if (n == 0)
+		return SRV_API_D_OK;
+	b->tlsa = xcalloc((size_t)n, sizeof(*b->tlsa));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, v)
+	{
+		struct acme_tlsa_port *t = &b->tlsa[b->ntlsa];
+		int port = -1;
+		const char *proto = "tcp"; /* RFC 6698 §3: the usual case */
+		if (!cJSON_IsObject(e))
+			return derr(SRV_API_D_BADTLSA, detail, cap,
+				    "tlsa entries must be objects");
+		const cJSON *m;
+		cJSON_ArrayForEach(m, e)
+		{
+			if (duplicate_member(e, m))
+				return derr(SRV_API_D_BADTLSA, detail, cap,
+					    "tlsa: duplicate member");
+			if (strcmp(m->string, "port") == 0) {
+				if (!int_in(m, 1, 65535, &port))
+					return derr(SRV_API_D_BADTLSA, detail,
+						    cap,
+						    "tlsa port must be an "
+						    "integer 1..65535");
+			} else if (strcmp(m->string, "proto") == 0) {
+				if (!cJSON_IsString(m) ||
+				    (strcmp(m->valuestring, "tcp") != 0 &&
+				     strcmp(m->valuestring, "udp") != 0 &&
+				     strcmp(m->valuestring, "sctp") != 0))
+					return derr(SRV_API_D_BADTLSA, detail,
+						    cap,
+						    "tlsa proto must be tcp, "
+						    "udp or sctp");
+				proto = m->valuestring;
+			} else {
+				char show[48];
+				return derr(SRV_API_D_BADTLSA, detail, cap,
+					    "tlsa: unknown member \"%s\"",
+					    shown(m->string, show,
+						  sizeof(show)));
+			}
+		}
+		if (port < 0)
+			return derr(SRV_API_D_BADTLSA, detail, cap,
+				    "tlsa entries need a port");
+		t->port = (uint16_t)port;
+		ad_strlcpy(t->proto, proto, sizeof(t->proto));
+		for (size_t i = 0; i < b->ntlsa; i++)
+			if (b->tlsa[i].port == t->port &&
+			    strcmp(b->tlsa[i].proto, t->proto) == 0)
+				return derr(SRV_API_D_BADTLSA, detail, cap,
+					    "tlsa: %d/%s given twice", port,
+					    proto);
+		b->ntlsa++;
+	}
+	return SRV_API_D_OK;
+}
+
+/* The PEM armour of a PKCS #10 request (RFC 7468 §7; "NEW" is the old
+ * Netscape label OpenSSL still reads). */
+static bool
+csr_armoured(const char *s)
+{
+	static const char *const begin[] = {
+		"-----BEGIN CERTIFICATE REQUEST-----",
+		"-----BEGIN NEW CERTIFICATE REQUEST-----"};
+	static const char *const end[] = {
+		"-----END CERTIFICATE REQUEST-----",
+		"-----END NEW CERTIFICATE REQUEST-----"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *b = strstr(s, begin[i]);
+		if (b && strstr(b + strlen(begin[i]), end[i]))
+			return true;
+	}
+	return false;
+}
+
+void
+srv_api_domain_body_free(struct srv_api_domain_body *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; b->names && i < b->nnames; i++)
+		free(b->names[i]);
+	free(b->names);
+	free(b->key_type);
+	free(b->csr_pem);
+	free(b->tlsa);
+	memset(b, 0, sizeof(*b));
+}
+
+enum srv_api_derr
+srv_api_parse_domain(const uint8_t *body, size_t len,
+		     struct srv_api_domain_body *out, char *detail, size_t cap)
+{
+	enum srv_api_derr r = SRV_API_D_OK;
+	memset(out, 0, sizeof(*out));
+	if (detail && cap)
+		detail[0] = '\0';
+	cJSON *j = parse_whole(body, len);
+	if (!j || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return derr(SRV_API_D_MALFORMED, detail, cap,
+			    "the body must be one JSON object");
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, j)
+	{
+		char show[48];
+		if (duplicate_member(j, m)) {
+			r = derr(SRV_API_D_MALFORMED, detail, cap,
+				 "member \"%s\" given twice",
+				 shown(m->string, show, sizeof(show)));
+		} else if (strcmp(m->string, "names") == 0) {
+			r = take_names(m, out, detail, cap);
+		} else if (strcmp(m->string, "key_type") == 0) {
+			if (cJSON_IsNull(m))
+				continue;
+			if (!cJSON_IsString(m) ||
+			    !key_type_known(m->valuestring))
+				r = derr(SRV_API_D_BADKEYTYPE, detail, cap,
+					 "key_type must be one of ec256, "
+					 "ec384, rsa2048, rsa3072, rsa4096");
+			else
+				out->key_type = xstrdup(m->valuestring);
+		} else if (strcmp(m->string, "tlsa") == 0) {
+			r = take_tlsa(m, out, detail, cap);
+		} else if (strcmp(m->string, "csr") == 0) {
+			if (cJSON_IsNull(m))
+				continue;
+			if (!cJSON_IsString(m))
+				r = derr(SRV_API_D_BADCSR, detail, cap,
+					 "csr must be a PEM string");
+			else if (strlen(m->valuestring) > SRV_API_MAX_CSR)
+				r = derr(SRV_API_D_BADCSR, detail, cap,
+					 "csr longer than %d bytes",
+					 SRV_API_MAX_CSR);
+			else if (!csr_armoured(m->valuestring))
+				r = derr(SRV_API_D_BADCSR, detail, cap,
+					 "csr is not a PEM \"CERTIFICATE "
+					 "REQUEST\"");
+			else
+				out->csr_pem = xstrdup(m->valuestring);
+		} else {
+			r = derr(SRV_API_D_MALFORMED, detail, cap,
+				 "unknown member \"%s\"",
+				 shown(m->string, show, sizeof(show)));
+		}
+		if (r != SRV_API_D_OK)
+			break;
+	}
+	cJSON_Delete(j);
+	if (r == SRV_API_D_OK && out->nnames == 0 && !out->csr_pem)
+		r = derr(SRV_API_D_BADNAMES, detail, cap,
+			 "names is required (unless a csr is given)");
+	if (r == SRV_API_D_OK && out->key_type && out->csr_pem)
+		r = derr(SRV_API_D_BADKEYTYPE, detail, cap,
+			 "key_type does not apply to a csr (it brings its "
+			 "own key)");
+	if (r != SRV_API_D_OK)
+		srv_api_domain_body_free(out);
+	return r;
+}
+
+enum srv_api_derr
+srv_api_parse_revoke(const uint8_t *body, size_t len, int *reason,
+		     char *detail, size_t cap)
+{
+	enum srv_api_derr r = SRV_API_D_OK;
+	*reason = -1;
+	if (detail && cap)
+		detail[0] = '\0';
+	if (only_ws(body, len))
+		return SRV_API_D_OK; /* no body: reason unspecified */
+	cJSON *j = parse_whole(body, len);
+	if (!j || !(cJSON_IsObject(j) || cJSON_IsNull(j))) {
+		cJSON_Delete(j);
+		return derr(SRV_API_D_MALFORMED, detail, cap,
+			    "the body must be empty or one JSON object");
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, j)
+	{
+		char show[48];
+		int v;
+		if (duplicate_member(j, m)) {
+			r = derr(SRV_API_D_MALFORMED, detail, cap,
+				 "member \"%s\" given twice",
+				 shown(m->string, show, sizeof(show)));
+		} else if (strcmp(m->string, "reason") == 0) {
+			if (cJSON_IsNull(m))
+				continue;
+			/* RFC 5280 §5.3.1: 7 is unused; RFC 8555 §7.6 */
+			if (!int_in(m, 0, 10, &v) || v == 7)
+				r = derr(SRV_API_D_BADREASON, detail, cap,
+					 "reason must be an integer 0..10 "
+					 "other than 7 (RFC 5280 §5.3.1)");
+			else
+				*reason = v;
+		} else {
+			r = derr(SRV_API_D_MALFORMED, detail, cap,
+				 "unknown member \"%s\"",
+				 shown(m->string, show, sizeof(show)));
+		}
+		if (r != SRV_API_D_OK)
+			break;
+	}
+	cJSON_Delete(j);
+	if (r != SRV_API_D_OK)
+		*reason = -1;
+	return r;
 }

@@ -184,6 +184,8 @@ static const struct cfg_desc cfg_table[] = {
 	"certificate chain PEM for tls = file"),
     STR("api", "tls_key", tls_key, NULL, 0, NULL,
 	"private key PEM for tls = file"),
+    STR("api", "tls_domain", tls_domain, NULL, 0, check_domain,
+	"tls = acme: the API's name, at or under the zone (empty: the apex)"),
     UINT("api", "txt_slots", txt_slots, "2", 1, 64,
 	 "TXT values kept per registration (acme-dns: 2)"),
     UINT("api", "txt_max_age", txt_max_age, "0", 0, UINT32_MAX,
@@ -224,6 +226,14 @@ static const struct cfg_desc cfg_table[] = {
 	"issuer CN of the preferred alternate chain"),
     STR("acme", "profile", profile, NULL, 0, NULL,
 	"ACME certificate profile name (empty: CA default)"),
+    BOOL("acme", "check_delegation", check_delegation, "true",
+	 "wait until the _acme-challenge CNAMEs resolve before ordering"),
+    UINT("acme", "delegation_recheck", delegation_recheck, "60", 5, 86400,
+	 "seconds between delegation checks of a waiting domain"),
+    UINT("acme", "key_max_age_days", key_max_age_days, "0", 0, 3650,
+	 "reuse a certificate key across renewals up to this age (0: never)"),
+    UINT("acme", "max_concurrent", max_concurrent, "50", 1, 10000,
+	 "orders in flight at once"),
 
     STR("certs", "dir", certs_dir, "./data/certs", 0, NULL,
 	"where certificate files are written"),
@@ -1244,6 +1254,18 @@ apply_env(struct loader *L, char *const *envp)
 	return 0;
 }
 
+/* Is name (no trailing dot) equal to apex or a name below it? Case
+ * does not matter in DNS (RFC 4343). */
+static bool
+name_at_or_under(const char *name, const char *apex)
+{
+	size_t n = strlen(name), a = strlen(apex);
+
+	if (n < a || strcasecmp(name + (n - a), apex) != 0)
+		return false;
+	return n == a || name[n - a - 1] == '.';
+}
+
 /* Checks that involve more than one key, after file and environment. */
 static int
 cross_check(struct loader *L)
@@ -1272,6 +1294,11 @@ cross_check(struct loader *L)
 	}
 	if (c->tls == SRV_TLS_ACME && !*c->directory) {
 		fail(L, 0, "[api] tls = acme needs [acme] directory");
+		return AD_EINVAL;
+	}
+	if (*c->tls_domain && !name_at_or_under(c->tls_domain, c->domain)) {
+		fail(L, 0, "[api] tls_domain %s is not under [zone] domain %s",
+		     c->tls_domain, c->domain);
 		return AD_EINVAL;
 	}
 	if ((*c->eab_kid != '\0') != (*c->eab_hmac_key != '\0')) {

@@ -84,6 +84,7 @@ struct srv_config {
 	enum srv_tls_mode tls;
 	char *tls_cert; /* tls = file */
 	char *tls_key;
+	char *tls_domain; /* tls = acme: the API's name ("" = the apex) */
 	uint32_t txt_slots;	   /* default 2 (acme-dns), 1..64 */
 	uint32_t txt_max_age;	   /* seconds; 0 = values never expire */
 	bool disable_registration; /* default false */
@@ -110,6 +111,10 @@ struct srv_config {
 	char *account_key_type; /* default ec256 */
 	char *preferred_chain;
 	char *profile;
+	bool check_delegation;	     /* resolve the CNAMEs first (true) */
+	uint32_t delegation_recheck; /* seconds between checks (60) */
+	uint32_t key_max_age_days;   /* reuse a key up to this age (0) */
+	uint32_t max_concurrent;     /* orders in flight at once (50) */
 
 	/* [certs] */
 	char *certs_dir; /* default ./data/certs */

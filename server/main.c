@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * acmedns: the composition root. Parses the command line, loads the
- * configuration, builds the zone, binds the DNS listeners, drops
+ * configuration, builds the zone, opens the store, starts the ACME side
+ * (server/acme.h) and the REST API, binds the DNS listeners, drops
  * privileges and runs the libuv loop until SIGTERM/SIGINT. SIGHUP reloads
  * the static records from the configuration without dropping queries
  * (the loop is single-threaded: the swap happens between two queries).
+ * With [api] tls = acme the HTTPS listener starts when the engine hands
+ * over the API's certificate, and renewals are loaded in place.
  *
  * All state lives in struct app, passed explicitly; nothing global.
  */
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/xalloc.h"
+#include "server/acme.h"
 #include "server/api.h"
 #include "server/cli.h"
 #include "server/config.h"
@@ -36,11 +41,18 @@ struct app {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	const char *cfg_path;
 	struct srv_config *cfg;
+	/* the configuration srv_acme borrows: kept until exit even when a
+	 * SIGHUP replaces cfg ([acme] changes need a restart) */
+	struct srv_config *acme_cfg;
 	struct zone *zone;
 	struct srv_dns *dns;
 	struct srv_store *store;
+	struct srv_acme *acme;
 	struct srv_api *api;
 	struct srv_http *http;
+	/* [api] tls = acme: the certificate files once issued */
+	char *acme_cert, *acme_key;
+	bool serving; /* start-up done: a late certificate starts HTTPS */
 	bool stopping;
 };
 
@@ -67,6 +79,7 @@ usage(FILE *f)
 		"                         SQLite database into [store] path; "
 		"their\n"
 		"                         credentials keep working\n"
+		"%s"
 		"  --version              print the version\n"
 		"  --help                 this text\n"
 		"\n"
@@ -77,7 +90,8 @@ usage(FILE *f)
 		"\n"
 		"Every configuration key can be overridden with the environment\n"
 		"variable ACMEDNS_<SECTION>_<KEY>, e.g. ACMEDNS_DNS_LISTEN.\n"
-		"Exit status: 0 success, 1 runtime error, 2 usage error.\n");
+		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
+		srv_cli_domains_usage);
 }
 
 static int
@@ -216,9 +230,14 @@ app_stop(struct app *a)
 	a->dns = NULL;
 	srv_api_set_dns(a->api, NULL);
 	/* writes still queued commit and answer their (closed) requests;
-	 * the store's async handle closes, so the loop can end */
+	 * the store's async handle closes, so the loop can end. The API's
+	 * commit callbacks may still call into srv_acme, so it goes right
+	 * after the drain - before the loop runs again and frees the
+	 * store, which the engine's timers would otherwise write to. */
 	srv_store_close(a->store);
 	a->store = NULL;
+	srv_acme_free(a->acme);
+	a->acme = NULL;
 	uv_close((uv_handle_t *)&a->sig_term, on_signal_closed);
 	uv_close((uv_handle_t *)&a->sig_int, on_signal_closed);
 	uv_close((uv_handle_t *)&a->sig_hup, on_signal_closed);
@@ -252,8 +271,12 @@ app_reload(struct app *a)
 	if (a->http && srv_http_reload_tls(a->http, err, sizeof(err)) != 0)
 		ad_err("main", "TLS certificate reload failed, keeping the "
 			       "old one: %s", err);
+	if (a->acme)
+		ad_info("main", "reload: changes to [acme], [certs] and [api] "
+				"tls take effect at the next restart");
 	srv_api_set_config(a->api, cfg);
-	srv_config_free(a->cfg);
+	if (a->cfg != a->acme_cfg)
+		srv_config_free(a->cfg);
 	a->cfg = cfg;
 	malloc_trim(0);
 }
@@ -269,6 +292,77 @@ on_signal(uv_signal_t *h, int signum)
 	ad_info("main", "%s: shutting down",
 		signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	app_stop(a);
+}
+
+/* Bind the REST API (plain, tls = file, or tls = acme with the engine's
+ * certificate). 0 or nonzero with err. */
+static int
+start_api(struct app *a, char *err, size_t errlen)
+{
+	const struct srv_config *cfg = a->cfg;
+	const char *cert = NULL, *key = NULL;
+
+	if (cfg->tls == SRV_TLS_FILE) {
+		cert = cfg->tls_cert;
+		key = cfg->tls_key;
+	} else if (cfg->tls == SRV_TLS_ACME) {
+		cert = a->acme_cert;
+		key = a->acme_key;
+	}
+	struct srv_http_opts hopts = {
+		.listen = cfg->api_listen,
+		.nlisten = cfg->n_api_listen,
+		.limits = {.max_header_bytes = 8192,
+			   .max_headers = 64,
+			   .max_body_bytes = 65536},
+		.read_timeout_ms = 10000,
+		.idle_timeout_ms = 60000,
+		.max_clients = 512,
+		.max_requests = 1000,
+		.tls_cert = cert,
+		.tls_key = key,
+		.handler = srv_api_handle,
+		.ctx = a->api,
+	};
+	if (srv_http_start(&a->loop, &hopts, &a->http, err, errlen))
+		return 1;
+	for (size_t i = 0; i < cfg->n_api_listen; i++)
+		ad_info("api", "listening on %s (%s)", cfg->api_listen[i].text,
+			cert ? "https" : "http");
+	return 0;
+}
+
+/*
+ * srv_acme's api_cert: the certificate for [api] tls = acme exists or was
+ * renewed. Before start-up is done the paths are only noted (start_api
+ * uses them); afterwards the first one starts the HTTPS listener and
+ * later ones reload it in place (the paths are stable symlinks).
+ */
+static void
+on_api_cert(void *arg, const char *cert, const char *key)
+{
+	struct app *a = arg;
+	char err[1024];
+
+	free(a->acme_cert);
+	free(a->acme_key);
+	a->acme_cert = xstrdup(cert);
+	a->acme_key = xstrdup(key);
+	if (!a->serving || a->stopping)
+		return;
+	if (a->http) {
+		if (srv_http_reload_tls(a->http, err, sizeof(err)) != 0)
+			ad_err("api", "new certificate not loaded, keeping "
+				      "the old one: %s", err);
+		return;
+	}
+	if (a->cfg->n_api_listen == 0)
+		return;
+	/* after the privilege drop: a port below 1024 fails here, see
+	 * acmedns.conf [api] tls_domain */
+	if (start_api(a, err, sizeof(err)) != 0)
+		ad_err("api", "cannot start HTTPS with the new certificate: "
+			      "%s", err);
 }
 
 static int
@@ -289,22 +383,34 @@ cmd_serve(const char *path)
 		goto out_cfg;
 
 	uv_loop_init(&a.loop);
-	if (a.cfg->tls == SRV_TLS_ACME) {
-		fprintf(stderr, "acmedns: %s: [api] tls = acme needs the ACME "
-				"engine, which this version does not have yet; "
-				"use none or file\n", path);
-		goto out_loop;
-	}
 	if (srv_store_open(&a.loop, a.cfg->store_path, &a.store, err,
 			   sizeof(err)) != 0) {
 		fprintf(stderr, "acmedns: %s\n", err);
 		goto out_loop;
 	}
+	/* before the API, which borrows it (srv_api_opts.acme); its engine
+	 * starts talking to the CA only once the loop runs, when DNS
+	 * answers already */
+	struct srv_acme_opts copts = {
+		.loop = &a.loop,
+		.cfg = a.cfg,
+		.zone = a.zone,
+		.store = a.store,
+		.api_cert = on_api_cert,
+		.api_cert_arg = &a,
+	};
+	if (srv_acme_new(&copts, &a.acme, err, sizeof(err)) != 0) {
+		fprintf(stderr, "acmedns: acme: %s\n", err);
+		goto out_store;
+	}
+	if (a.acme)
+		a.acme_cfg = a.cfg;
 	struct srv_api_opts aopts = {
 		.loop = &a.loop,
 		.cfg = a.cfg,
 		.zone = a.zone,
 		.store = a.store,
+		.acme = a.acme,
 	};
 	if (srv_api_new(&aopts, &a.api, err, sizeof(err)) != 0 ||
 	    srv_api_load(a.api, err, sizeof(err)) != 0) {
@@ -325,26 +431,12 @@ cmd_serve(const char *path)
 		goto out_store;
 	}
 	srv_api_set_dns(a.api, a.dns);
-	if (a.cfg->n_api_listen > 0) {
-		struct srv_http_opts hopts = {
-			.listen = a.cfg->api_listen,
-			.nlisten = a.cfg->n_api_listen,
-			.limits = {.max_header_bytes = 8192,
-				   .max_headers = 64,
-				   .max_body_bytes = 65536},
-			.read_timeout_ms = 10000,
-			.idle_timeout_ms = 60000,
-			.max_clients = 512,
-			.max_requests = 1000,
-			.tls_cert = a.cfg->tls == SRV_TLS_FILE ? a.cfg->tls_cert
-							       : NULL,
-			.tls_key = a.cfg->tls == SRV_TLS_FILE ? a.cfg->tls_key
-							      : NULL,
-			.handler = srv_api_handle,
-			.ctx = a.api,
-		};
-		if (srv_http_start(&a.loop, &hopts, &a.http, err,
-				   sizeof(err))) {
+	if (a.cfg->n_api_listen > 0 && a.cfg->tls == SRV_TLS_ACME &&
+	    !a.acme_cert) {
+		ad_info("api", "[api] tls = acme: HTTPS starts once the API "
+			       "certificate is issued");
+	} else if (a.cfg->n_api_listen > 0) {
+		if (start_api(&a, err, sizeof(err))) {
 			ad_err("api", "%s", err);
 			fprintf(stderr, "acmedns: cannot listen: %s\n", err);
 			srv_dns_stop(a.dns);
@@ -377,10 +469,7 @@ cmd_serve(const char *path)
 	for (size_t i = 0; i < a.cfg->n_dns_listen; i++)
 		ad_info("dns", "listening on %s (udp, tcp)",
 			a.cfg->dns_listen[i].text);
-	for (size_t i = 0; a.http && i < a.cfg->n_api_listen; i++)
-		ad_info("api", "listening on %s (%s)",
-			a.cfg->api_listen[i].text,
-			a.cfg->tls == SRV_TLS_FILE ? "https" : "http");
+	a.serving = true;
 	ad_info("main", "acmedns %s serving %s (%zu names, %zu "
 			"registrations, serial %u)",
 		ACMEDNS_VERSION, zone_apex_str(a.zone),
@@ -392,6 +481,9 @@ cmd_serve(const char *path)
 out_store:
 	if (a.store)
 		srv_store_close(a.store);
+	a.store = NULL;
+	srv_acme_free(a.acme); /* after the drain, see app_stop */
+	a.acme = NULL;
 	uv_run(&a.loop, UV_RUN_DEFAULT);
 	srv_api_free(a.api);
 	if (rc == 0)
@@ -402,6 +494,10 @@ out_loop:
 	uv_loop_close(&a.loop);
 	zone_free(a.zone);
 out_cfg:
+	free(a.acme_cert);
+	free(a.acme_key);
+	if (a.acme_cfg && a.acme_cfg != a.cfg)
+		srv_config_free(a.acme_cfg);
 	srv_config_free(a.cfg);
 	return rc;
 }

@@ -3,7 +3,8 @@
  * The SQLite store of server/store.h: opening (directory 0700, file 0600,
  * WAL, synchronous=FULL, foreign keys), the forward migrations, the writer
  * thread with group commit and one savepoint per operation, the start-up
- * load, and the import of a joohoi/acme-dns database. It owns two
+ * load, the ACME state (account, domains, the CLI's request queue) and
+ * the import of a joohoi/acme-dns database. It owns two
  * connections in loop mode: `db` is used only on the caller's (loop)
  * thread (open, migrate, load, import), `w` only on the writer thread; in
  * synchronous mode they are one connection. It must not touch DNS or API
@@ -38,6 +39,10 @@
 #define STORE_BUSY_MS 5000   /* wait for another connection's lock */
 #define STORE_QUICK_CHECK_MAX (32 << 20) /* bytes; larger files skip it */
 #define STORE_ALLOW_MAX 65536            /* bytes of an allowfrom JSON text */
+#define STORE_JSON_MAX (8 << 20)         /* bytes of an ACME JSON document */
+#define STORE_TAKE_MAX 1000              /* acme requests taken at once */
+#define STORE_ID_MAX 63                  /* bytes of an ACME domain id/owner */
+#define STORE_OP_MAX 15                  /* bytes of an acme request op */
 
 /*
  * Forward migrations: migrations[i] takes the schema from version i to
@@ -64,6 +69,28 @@ static const char *const migrations[] = {
     " updated INTEGER NOT NULL,"
     " PRIMARY KEY(subdomain, value)) WITHOUT ROWID;"
     "CREATE INDEX txt_by_age ON txt(subdomain, updated);",
+    /* 2: ACME state (server/acme.c). The account is a single row (the
+     * CHECK makes a second one impossible); domains are JSON documents
+     * of acme_domain_to_json() keyed by their id, with the owner beside
+     * them for the per-registration listing and DELETE /register;
+     * acme_requests is the CLI's mailbox to a running daemon, consumed
+     * oldest first (AUTOINCREMENT: a seq is never reused, so a request
+     * taken and deleted cannot be confused with a later one). */
+    "CREATE TABLE acme_account("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " json TEXT NOT NULL);"
+    "CREATE TABLE acme_domains("
+    " id TEXT PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " json TEXT NOT NULL,"
+    " updated INTEGER NOT NULL);"
+    "CREATE INDEX acme_domains_by_owner ON acme_domains(owner);"
+    "CREATE TABLE acme_requests("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " op TEXT NOT NULL,"
+    " domain_id TEXT NOT NULL,"
+    " arg TEXT,"
+    " created INTEGER NOT NULL);",
 };
 #define STORE_SCHEMA_VERSION ((int)AD_ARRAY_SIZE(migrations))
 
@@ -82,6 +109,12 @@ enum {
 	ST_TXT_REFRESH,
 	ST_TXT_TRIM,
 	ST_TXT_INSERT,
+	ST_ACCT_PUT,
+	ST_DOM_PUT,
+	ST_DOM_DEL,
+	ST_REQ_PUT,
+	ST_REQ_LIST,
+	ST_REQ_DEL,
 	ST__N
 };
 
@@ -108,6 +141,18 @@ static const char *const stmt_sql[ST__N] = {
 		    " ORDER BY updated DESC, value DESC LIMIT ?2)",
     [ST_TXT_INSERT] = "INSERT INTO txt(subdomain, value, updated)"
 		      " VALUES (?1, ?2, ?3)",
+    [ST_ACCT_PUT] = "INSERT OR REPLACE INTO acme_account(id, json)"
+		    " VALUES (1, ?1)",
+    [ST_DOM_PUT] = "INSERT INTO acme_domains(id, owner, json, updated)"
+		   " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET"
+		   " owner = excluded.owner, json = excluded.json,"
+		   " updated = excluded.updated",
+    [ST_DOM_DEL] = "DELETE FROM acme_domains WHERE id = ?1",
+    [ST_REQ_PUT] = "INSERT INTO acme_requests(op, domain_id, arg, created)"
+		   " VALUES (?1, ?2, ?3, ?4)",
+    [ST_REQ_LIST] = "SELECT seq, op, domain_id, arg, created"
+		    " FROM acme_requests ORDER BY seq LIMIT ?1",
+    [ST_REQ_DEL] = "DELETE FROM acme_requests WHERE seq <= ?1",
 };
 
 struct store_conn {
@@ -121,6 +166,11 @@ enum store_op_kind {
 	OP_SET_HASH,
 	OP_TXT_PUSH,
 	OP_FN,
+	OP_ACCT_PUT,
+	OP_DOM_PUT,
+	OP_DOM_DEL,
+	OP_REQ_PUT,
+	OP_REQ_TAKE,
 };
 
 /* One queued write. Its strings are copies packed into buf, so the
@@ -549,6 +599,82 @@ store__op_txt_push(struct store_conn *c, const struct store_op *op)
 	return store__step(c, ST_TXT_INSERT);
 }
 
+static bool store__col_copy(sqlite3_stmt *st, int i, char *dst, size_t max);
+
+/* A srv_store_requests_take in flight: filled on the writer thread,
+ * delivered (then freed) on the loop thread. */
+struct store_take {
+	void (*fn)(void *arg, const struct srv_store_request *r);
+	srv_store_cb done;
+	void *arg;
+	struct srv_store_request *reqs;
+	size_t n;
+};
+
+static void
+store__take_clear(struct store_take *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->reqs[i].arg);
+	free(t->reqs);
+	t->reqs = NULL;
+	t->n = 0;
+}
+
+/*
+ * Read up to STORE_TAKE_MAX queued requests and delete them, in the
+ * batch transaction: if it does not commit, the rows stay queued and the
+ * loop side delivers nothing (status != 0). Rows written by hand that do
+ * not fit srv_store_request are dropped with a warning rather than left
+ * to block the queue forever.
+ */
+static int
+store__op_req_take(struct store_conn *c, struct store_take *t)
+{
+	sqlite3_stmt *st = c->st[ST_REQ_LIST];
+	int64_t last = -1;
+	int rc, r = 0;
+
+	store__take_clear(t); /* a retried batch starts afresh */
+	sqlite3_bind_int64(st, 1, STORE_TAKE_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct srv_store_request q = {0};
+		const unsigned char *arg = sqlite3_column_text(st, 3);
+		size_t alen = (size_t)sqlite3_column_bytes(st, 3);
+
+		last = sqlite3_column_int64(st, 0);
+		q.seq = last;
+		q.created = sqlite3_column_int64(st, 4);
+		if (!store__col_copy(st, 1, q.op, STORE_OP_MAX) ||
+		    !store__col_copy(st, 2, q.domain_id, STORE_ID_MAX) ||
+		    (arg && alen > STORE_JSON_MAX)) {
+			ad_warn("store",
+				"acme request %lld is malformed, "
+				"dropped",
+				(long long)last);
+			continue;
+		}
+		if (arg) {
+			q.arg = xmalloc(alen + 1);
+			memcpy(q.arg, arg, alen);
+			q.arg[alen] = '\0';
+		}
+		t->reqs = xrealloc(t->reqs, (t->n + 1) * sizeof(*t->reqs));
+		t->reqs[t->n++] = q;
+	}
+	if (rc != SQLITE_DONE)
+		r = store__sqlerr(c->db, rc, "acme requests");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r == 0 && last >= 0) {
+		sqlite3_bind_int64(c->st[ST_REQ_DEL], 1, last);
+		r = store__step(c, ST_REQ_DEL);
+	}
+	if (r)
+		store__take_clear(t);
+	return r;
+}
+
 static int
 store__op_run(struct store_conn *c, const struct store_op *op)
 {
@@ -581,6 +707,33 @@ store__op_run(struct store_conn *c, const struct store_op *op)
 		return store__op_txt_push(c, op);
 	case OP_FN:
 		return op->fn(c->db, op->fn_arg);
+	case OP_ACCT_PUT:
+		store__bind_text(c->st[ST_ACCT_PUT], 1, op->s1);
+		return store__step(c, ST_ACCT_PUT);
+	case OP_DOM_PUT:
+		st = c->st[ST_DOM_PUT];
+		store__bind_text(st, 1, op->s1);
+		store__bind_text(st, 2, op->s2);
+		store__bind_text(st, 3, op->s3);
+		sqlite3_bind_int64(st, 4, op->num);
+		return store__step(c, ST_DOM_PUT);
+	case OP_DOM_DEL:
+		store__bind_text(c->st[ST_DOM_DEL], 1, op->s1);
+		if ((r = store__step(c, ST_DOM_DEL)))
+			return r;
+		return sqlite3_changes64(c->db) > 0 ? 0 : AD_ENOENT;
+	case OP_REQ_PUT:
+		st = c->st[ST_REQ_PUT];
+		store__bind_text(st, 1, op->s1);
+		store__bind_text(st, 2, op->s2);
+		if (op->s3)
+			store__bind_text(st, 3, op->s3);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_int64(st, 4, op->num);
+		return store__step(c, ST_REQ_PUT);
+	case OP_REQ_TAKE:
+		return store__op_req_take(c, op->fn_arg);
 	}
 	return AD_EINVAL;
 }
@@ -1007,6 +1160,107 @@ srv_store_submit(struct srv_store *s, srv_store_txn_fn fn, void *fn_arg,
 	return store__submit(s, op, cb, arg);
 }
 
+/* ---- ACME state ---------------------------------------------------------- */
+
+/* A domain id or op name: printable ASCII, no spaces, 1..max bytes. */
+static bool
+store__word_ok(const char *p, size_t max)
+{
+	if (!store__str_ok(p, max))
+		return false;
+	for (; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+int
+srv_store_account_put(struct srv_store *s, const char *json, srv_store_cb cb,
+		      void *arg)
+{
+	if (!store__str_ok(json, STORE_JSON_MAX))
+		return AD_EINVAL;
+	return store__submit(
+	    s, store__op_new(OP_ACCT_PUT, json, NULL, NULL, NULL), cb, arg);
+}
+
+int
+srv_store_domain_put(struct srv_store *s, const char *id, const char *owner,
+		     const char *json, srv_store_cb cb, void *arg)
+{
+	/* owner "" is the daemon's own (the [api] tls = acme certificate) */
+	if (!store__word_ok(id, STORE_ID_MAX) || !owner ||
+	    strnlen(owner, STORE_ID_MAX + 1) > STORE_ID_MAX ||
+	    !store__str_ok(json, STORE_JSON_MAX))
+		return AD_EINVAL;
+	struct store_op *op = store__op_new(OP_DOM_PUT, id, owner, json, NULL);
+	op->num = (int64_t)(ad_now_ms() / 1000);
+	return store__submit(s, op, cb, arg);
+}
+
+int
+srv_store_domain_delete(struct srv_store *s, const char *id, srv_store_cb cb,
+			void *arg)
+{
+	if (!store__word_ok(id, STORE_ID_MAX))
+		return AD_EINVAL;
+	return store__submit(s, store__op_new(OP_DOM_DEL, id, NULL, NULL, NULL),
+			     cb, arg);
+}
+
+int
+srv_store_request_put(struct srv_store *s, const char *op_name,
+		      const char *domain_id, const char *arg_text,
+		      srv_store_cb cb, void *arg)
+{
+	/* the sizes of struct srv_store_request, which delivers them */
+	if (!store__word_ok(op_name, STORE_OP_MAX) ||
+	    !store__word_ok(domain_id, STORE_ID_MAX) ||
+	    (arg_text &&
+	     strnlen(arg_text, STORE_JSON_MAX + 1) > STORE_JSON_MAX))
+		return AD_EINVAL;
+	struct store_op *op =
+	    store__op_new(OP_REQ_PUT, op_name, domain_id, arg_text, NULL);
+	op->num = (int64_t)(ad_now_ms() / 1000);
+	return store__submit(s, op, cb, arg);
+}
+
+/* Loop side of a take: hand the requests over only if the deletion
+ * committed (else they stay queued for the next take). */
+static void
+store__take_done(void *arg, int status)
+{
+	struct store_take *t = arg;
+
+	for (size_t i = 0; status == 0 && i < t->n; i++)
+		t->fn(t->arg, &t->reqs[i]);
+	if (t->done)
+		t->done(t->arg, status);
+	store__take_clear(t);
+	free(t);
+}
+
+int
+srv_store_requests_take(struct srv_store *s,
+			void (*fn)(void *arg,
+				   const struct srv_store_request *r),
+			srv_store_cb done, void *arg)
+{
+	if (!fn)
+		return AD_EINVAL;
+	struct store_take *t = xcalloc(1, sizeof(*t));
+	t->fn = fn;
+	t->done = done;
+	t->arg = arg;
+	struct store_op *op =
+	    store__op_new(OP_REQ_TAKE, NULL, NULL, NULL, NULL);
+	op->fn_arg = t;
+	int r = store__submit(s, op, store__take_done, t);
+	if (r)
+		free(t); /* refused while closing: no callback */
+	return r;
+}
+
 void
 srv_store_stats(struct srv_store *s, struct srv_store_stats *out)
 {
@@ -1109,6 +1363,76 @@ srv_store_load(struct srv_store *s, const struct srv_store_visitor *v,
 		r = store__load_txt(s->db, v, arg);
 	store__exec(s->db, "COMMIT");
 	/* the pages read at start-up are not needed again */
+	sqlite3_db_release_memory(s->db);
+	return r;
+}
+
+static int
+store__load_account(sqlite3 *db, const struct srv_store_acme_visitor *v,
+		    void *arg)
+{
+	static const char sql[] = "SELECT json FROM acme_account WHERE id = 1";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store__sqlerr(db, rc, "load acme account");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *j = sqlite3_column_text(st, 0);
+		if (j && v->account)
+			ret = v->account(arg, (const char *)j);
+		rc = SQLITE_DONE;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store__sqlerr(db, rc, "load acme account");
+	/* the text holds the account's private key: do not leave it in
+	 * SQLite's page cache longer than needed */
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int
+store__load_domains(sqlite3 *db, const struct srv_store_acme_visitor *v,
+		    void *arg)
+{
+	static const char sql[] = "SELECT id, owner, json FROM acme_domains "
+				  "ORDER BY rowid";
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store__sqlerr(db, rc, "load acme domains");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(st, 0);
+		const unsigned char *own = sqlite3_column_text(st, 1);
+		const unsigned char *j = sqlite3_column_text(st, 2);
+		if (!id || !own || !j)
+			continue;
+		if (v->domain &&
+		    (ret = v->domain(arg, (const char *)id, (const char *)own,
+				     (const char *)j)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store__sqlerr(db, rc, "load acme domains");
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+srv_store_acme_load(struct srv_store *s, const struct srv_store_acme_visitor *v,
+		    void *arg)
+{
+	int r;
+
+	/* one snapshot for the account and the domains */
+	if ((r = store__exec(s->db, "BEGIN")))
+		return r;
+	r = store__load_account(s->db, v, arg);
+	if (r == 0)
+		r = store__load_domains(s->db, v, arg);
+	store__exec(s->db, "COMMIT");
 	sqlite3_db_release_memory(s->db);
 	return r;
 }

@@ -692,7 +692,9 @@ class Env:
                  log=None):
         """workdir: default a fresh temp dir removed at exit (kept when the
         environment variable ACMEENV_KEEP is set)."""
-        self.acmedns_bin = acmedns_bin
+        # absolute: acmedns runs with its work dir as the cwd
+        self.acmedns_bin = os.path.abspath(acmedns_bin) if acmedns_bin \
+            else None
         if workdir is None and os.environ.get("ACMEENV_KEEP"):
             # keep the directory (logs, certbot state) for a post-mortem
             workdir = tempfile.mkdtemp(prefix="acmedns-e2e-")
@@ -714,7 +716,9 @@ class Env:
               unbound=True, pebble_env=None, eab_keys=None,
               pebble_config=None, acmedns_records=(), acmedns_api=None,
               acmedns_acme=None, acmedns_extra="", acme_engine=True,
-              wait_api=True, log_level="info"):
+              wait_api=True, log_level="info", extra_stubs=None):
+        """extra_stubs: {zone: port} more stub zones for unbound (other
+        authoritative servers on 127.0.0.1, e.g. a benchmark's knotd)."""
         t0 = time.monotonic()
         self._started = True
         self.dns_port = free_port(ipv6=False) if acmedns else None
@@ -734,6 +738,7 @@ class Env:
                     stubs[z] = self.nsd.port
             if acmedns:
                 stubs[self.zone] = self.dns_port
+            stubs.update(extra_stubs or {})
             self.unbound = Unbound(self.dir, stubs, resolver_port).start()
             self.log(f"unbound {self.unbound.proc.pid} on "
                      f"127.0.0.1:{self.unbound.port} stubs {stubs}")
@@ -770,7 +775,11 @@ class Env:
                        log_level="info"):
         a = os.path.join(self.dir, "acmedns")
         recs = "".join(f"record = {r}\n" for r in records)
-        api_lines = "".join(f"{k} = {v}\n" for k, v in (api or {}).items())
+        # listen and tls have defaults here; api may override them (one
+        # line per key: a repeated single-valued key is a config error)
+        api_cfg = {"listen": f"127.0.0.1:{self.api_port}", "tls": "none"}
+        api_cfg.update(api or {})
+        api_lines = "".join(f"{k} = {v}\n" for k, v in api_cfg.items())
         acme_cfg = {}
         if acme_engine and self.pebble:
             acme_cfg = {"directory": self.pebble.dir_url,
@@ -793,8 +802,6 @@ class Env:
             f"record = ns1.{self.zone}. A 127.0.0.1\n"
             f"{recs}"
             "[api]\n"
-            f"listen = 127.0.0.1:{self.api_port}\n"
-            "tls = none\n"
             f"{api_lines}"
             "[store]\n"
             f"path = {a}/acmedns.db\n"
@@ -931,3 +938,263 @@ class Env:
         if st != 200:
             raise ApiError("POST", "/update", st, text)
         return json.loads(text)
+
+    # -- managed domains (contract §4.2)
+
+    @staticmethod
+    def auth(acct):
+        """The X-Api-User / X-Api-Key headers of a registration."""
+        return {"X-Api-User": acct["username"], "X-Api-Key": acct["password"]}
+
+    def domains_api(self, acct, method, path, body=None, timeout=10.0):
+        """A request to /domains... with acct's credentials: (status,
+        parsed JSON or None, text)."""
+        hdrs = self.auth(acct)
+        if body is not None:
+            hdrs["Content-Type"] = "application/json"
+        st, _, text = self.api(method, path, body, hdrs, timeout=timeout)
+        try:
+            j = json.loads(text) if text.strip() else None
+        except ValueError:
+            j = None
+        return st, j, text
+
+    def add_domain(self, acct, names, **extra):
+        """POST /domains {"names": names, **extra}: the 202 answer's JSON.
+        Raises ApiError unless 202."""
+        body = {"names": list(names)}
+        body.update(extra)
+        st, j, text = self.domains_api(acct, "POST", "/domains", body)
+        if st != 202 or not isinstance(j, dict):
+            raise ApiError("POST", "/domains", st, text)
+        return j
+
+    def get_domain(self, acct, did):
+        """GET /domains/{id}: the JSON object, or None unless 200."""
+        st, j, _ = self.domains_api(acct, "GET", f"/domains/{did}")
+        return j if st == 200 and isinstance(j, dict) else None
+
+    def wait_domain(self, acct, did, statuses=("valid",), timeout=60.0,
+                    pred=None, interval=0.1):
+        """Poll GET /domains/{id} until its status is in statuses (and
+        pred(obj) holds, if given); returns the object. TimeoutError names
+        the last status and error seen. A status of "invalid" that is not
+        waited for ends the wait at once (RuntimeError)."""
+        seen = {}
+
+        def ok():
+            j = self.get_domain(acct, did)
+            seen["last"] = j
+            if j is None:
+                return None
+            if j.get("status") == "invalid" and "invalid" not in statuses:
+                raise _Fatal(f"domain {did} is invalid: {j.get('error')}")
+            if j.get("status") in statuses and (pred is None or pred(j)):
+                return j
+            return None
+        try:
+            return _wait_fatal(ok, timeout, interval)
+        except TimeoutError:
+            raise TimeoutError(f"domain {did} not {'/'.join(statuses)} "
+                               f"after {timeout} s; last GET: "
+                               f"{seen.get('last')!r}")
+
+    def add_cnames(self, cnames):
+        """Create every CNAME of a POST /domains answer ("cnames": [{name,
+        target}]) in nsd, in one reload per zone."""
+        zones = set()
+        for c in cnames:
+            line = f"{abs_name(c['name'])} 60 IN CNAME {abs_name(c['target'])}"
+            self.nsd.add_record(line, reload=False)
+            zones.add(self.nsd.zone_of(c["name"]))
+        if zones:
+            self.nsd.reload(sorted(zones))
+
+    def kill_acmedns(self):
+        """kill -9 acmedns (a crash) and reap it; restart_acmedns() next."""
+        p = self.acmedns.proc
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+
+    def acmedns_dig(self, name, qtype, *opts, timeout=10):
+        """dig +short @127.0.0.1 -p <acmedns DNS port> name qtype: the
+        answer lines."""
+        rc, out, err = run(["dig", "+short", "+time=2", "+tries=2", *opts,
+                            "@127.0.0.1", "-p", str(self.dns_port), name,
+                            qtype], timeout=timeout)
+        if rc != 0:
+            raise RuntimeError(f"dig {name} {qtype}: rc {rc}: {out}{err}")
+        return [ln.strip() for ln in out.splitlines() if ln.strip()]
+
+    def certs_dir(self):
+        return os.path.join(self.dir, "acmedns", "certs")
+
+    def domain_dir(self, did, first_name=None):
+        """The files of a domain: [certs] dir/<id>, or dir/<first name>
+        ('*' written as '_wildcard'), whichever exists (None if neither)."""
+        cands = [os.path.join(self.certs_dir(), did)]
+        if first_name:
+            cands.append(os.path.join(self.certs_dir(),
+                                      first_name.replace("*", "_wildcard")))
+        for c in cands:
+            if os.path.isdir(c):
+                return c
+        return None
+
+    def store_rows(self, table):
+        """Every row of a table of acmedns's SQLite store (read-only), as
+        dicts; [] if the table does not exist."""
+        import sqlite3
+        db = os.path.join(self.dir, "acmedns", "acmedns.db")
+        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            c.row_factory = sqlite3.Row
+            try:
+                return [dict(r) for r in c.execute(f"SELECT * FROM {table}")]
+            except sqlite3.OperationalError:
+                return []
+        finally:
+            c.close()
+
+    def stored_account(self):
+        """The account JSON stored by acmedns (table acme_account: the
+        first column holding a JSON object), or None."""
+        for row in self.store_rows("acme_account"):
+            for v in row.values():
+                if isinstance(v, str) and v.lstrip().startswith("{"):
+                    try:
+                        return json.loads(v)
+                    except ValueError:
+                        pass
+        return None
+
+    def config_has(self, section, key):
+        """Whether this acmedns binary knows [section] key (from the
+        check-config dump of the current file)."""
+        rc, out, _ = run([self.acmedns_bin, "check-config", "-c",
+                          self.acmedns_conf], timeout=15)
+        sect = None
+        for ln in out.splitlines():
+            ln = ln.strip()
+            if ln.startswith("[") and ln.endswith("]"):
+                sect = ln[1:-1]
+            elif sect == section and ln.split("=")[0].strip() == key:
+                return True
+        return False
+
+    def https_get(self, path, cafile, server_name, timeout=5.0):
+        """GET over TLS from the API (for [api] tls = file|acme), verified
+        with cafile for server_name: (status, body bytes, peer cert DER)."""
+        import socket
+        ctx = ssl.create_default_context(cafile=cafile)
+        raw = socket.create_connection((LOOPBACK4, self.api_port),
+                                       timeout=timeout)
+        with ctx.wrap_socket(raw, server_hostname=server_name) as s:
+            der = s.getpeercert(binary_form=True)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            data = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        return status, body, der
+
+
+class _Fatal(Exception):
+    """Raised by a wait_for predicate to stop waiting at once."""
+
+
+def _wait_fatal(pred, timeout, interval):
+    """wait_for, except that _Fatal ends the wait (as RuntimeError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            v = pred()
+        except _Fatal as e:
+            raise RuntimeError(str(e))
+        except Exception:  # noqa: BLE001 - retried until the deadline
+            v = None
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timeout")
+        time.sleep(interval)
+
+
+def spki_sha256(cert_path):
+    """SHA-256 of a certificate's SubjectPublicKeyInfo (TLSA 3 1 1 data),
+    as `openssl x509 -pubkey | openssl pkey -pubin -outform DER | sha256`,
+    lower-case hex."""
+    import hashlib
+    rc, pub, err = run(["openssl", "x509", "-in", cert_path, "-noout",
+                        "-pubkey"], timeout=10)
+    if rc != 0:
+        raise RuntimeError(err)
+    p = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                       input=pub.encode(), capture_output=True, timeout=10)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.decode())
+    return hashlib.sha256(p.stdout).hexdigest()
+
+
+def cert_field(cert_path, opt):
+    """openssl x509 -noout OPT (e.g. -enddate, -issuer): the value after
+    '=' of its first line."""
+    rc, out, err = run(["openssl", "x509", "-in", cert_path, "-noout", opt],
+                       timeout=10)
+    if rc != 0:
+        raise RuntimeError(err)
+    return out.strip().split("=", 1)[-1].strip()
+
+
+def pem_certs(text):
+    """The PEM certificate blocks of text, in order (each with its
+    BEGIN/END lines, no trailing newline)."""
+    out, cur = [], None
+    for ln in text.splitlines():
+        if ln.startswith("-----BEGIN CERTIFICATE-----"):
+            cur = [ln]
+        elif cur is not None:
+            cur.append(ln)
+            if ln.startswith("-----END CERTIFICATE-----"):
+                out.append("\n".join(cur))
+                cur = None
+    return out
+
+
+def acmedns_keys(acmedns_bin):
+    """{section: set(keys)} this acmedns binary knows, from `check-config`
+    of a minimal file (lets a test use a key only where it exists)."""
+    d = tempfile.mkdtemp(prefix="acmedns-keys-")
+    try:
+        conf = write(os.path.join(d, "c.conf"),
+                     "[zone]\ndomain = auth.example.test\n"
+                     "nsname = ns1.auth.example.test\n"
+                     "nsadmin = hostmaster.example.test\n"
+                     f"[store]\npath = {d}/db\n[certs]\ndir = {d}/certs\n")
+        rc, out, _ = run([acmedns_bin, "check-config", "-c", conf],
+                         timeout=15)
+    finally:
+        import shutil
+        shutil.rmtree(d, True)
+    keys, sect = {}, None
+    for ln in out.splitlines():
+        ln = ln.strip()
+        if ln.startswith("[") and ln.endswith("]"):
+            sect = ln[1:-1]
+        elif sect and "=" in ln and not ln.startswith("#"):
+            keys.setdefault(sect, set()).add(ln.split("=")[0].strip())
+    return keys
+
+
+def first_key(keys, section, *names):
+    """The first of names that keys[section] has, or None."""
+    for n in names:
+        if n in keys.get(section, ()):
+            return n
+    return None

@@ -660,7 +660,7 @@ test_key_iteration(void **state)
 
 	while (srv_config_key(n, &sec, &key))
 		n++;
-	assert_int_equal(n, 49);
+	assert_int_equal(n, 54);
 	assert_true(srv_config_key(0, &sec, &key));
 	assert_string_equal(sec, "server");
 	assert_string_equal(key, "user");

@@ -6,7 +6,9 @@
  * mode's status codes, the TXT rotation rule of zone_txt_push(), the
  * load, the loop mode's group commit with per-operation savepoints and
  * in-order callbacks, closing with writes in flight, durability of
- * acknowledged writes across SIGKILL, and the acme-dns import.
+ * acknowledged writes across SIGKILL, the acme-dns import, and the ACME
+ * state of migration 2 (account row, domain rows, the CLI's request queue
+ * taken in one transaction and delivered on the loop thread).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,11 +285,13 @@ test_open_creates(void **state)
 	sqlite3 *db = raw_open(path);
 	raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
-	assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 2);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema "
 				     "WHERE name IN ('registrations', 'txt', "
-				     "'txt_by_age')"),
-			 3);
+				     "'txt_by_age', 'acme_account', "
+				     "'acme_domains', 'acme_domains_by_owner', "
+				     "'acme_requests')"),
+			 7);
 	sqlite3_close(db);
 	srv_store_close(s);
 
@@ -297,7 +302,7 @@ test_open_creates(void **state)
 	srv_store_close(s);
 	db = raw_open(path);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"), 1);
-	assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 1);
+	assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 2);
 	sqlite3_close(db);
 }
 
@@ -332,7 +337,7 @@ test_open_newer_schema(void **state)
 	assert_null(s);
 	snprintf(want, sizeof(want),
 		 "%s: database schema version 99 is newer than this acmedns "
-		 "(1)",
+		 "(2)",
 		 f->path);
 	assert_string_equal(err, want);
 }
@@ -1343,6 +1348,305 @@ test_load_timing(void **state)
 	srv_store_close(s);
 }
 
+/* ---- ACME state (migration 2) -------------------------------------------- */
+
+struct acoll {
+	char account[256];
+	int naccount;
+	size_t ndom;
+	char id[16][64], owner[16][64], json[16][256];
+	size_t nreq;
+	struct srv_store_request req[16];
+	char arg[16][64];
+	int done;
+	pthread_t thread;
+	int wrong_thread;
+};
+
+static int
+acoll_account(void *arg, const char *json)
+{
+	struct acoll *c = arg;
+	c->naccount++;
+	snprintf(c->account, sizeof(c->account), "%s", json);
+	return 0;
+}
+
+static int
+acoll_domain(void *arg, const char *id, const char *owner, const char *json)
+{
+	struct acoll *c = arg;
+	assert_true(c->ndom < 16);
+	snprintf(c->id[c->ndom], 64, "%s", id);
+	snprintf(c->owner[c->ndom], 64, "%s", owner);
+	snprintf(c->json[c->ndom], 256, "%s", json);
+	c->ndom++;
+	return 0;
+}
+
+static void
+acoll_load(struct srv_store *s, struct acoll *c)
+{
+	static const struct srv_store_acme_visitor v = {acoll_account,
+							acoll_domain};
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(srv_store_acme_load(s, &v, c), 0);
+}
+
+static void
+acoll_req(void *arg, const struct srv_store_request *r)
+{
+	struct acoll *c = arg;
+	assert_true(c->nreq < 16);
+	if (!pthread_equal(pthread_self(), c->thread))
+		c->wrong_thread++;
+	c->req[c->nreq] = *r;
+	snprintf(c->arg[c->nreq], 64, "%s", r->arg ? r->arg : "(null)");
+	c->req[c->nreq].arg = NULL; /* borrowed: only the copy is kept */
+	c->nreq++;
+}
+
+static void
+acoll_done(void *arg, int status)
+{
+	struct acoll *c = arg;
+	if (!pthread_equal(pthread_self(), c->thread))
+		c->wrong_thread++;
+	c->done = status == 0 ? 1 : status;
+}
+
+static int
+aput(struct srv_store *s, const char *id, const char *owner, const char *json)
+{
+	int st = PENDING;
+	int rc = srv_store_domain_put(s, id, owner, json, cb_status, &st);
+	return rc ? rc : st;
+}
+
+static void
+test_acme_sync(void **state)
+{
+	struct fx *f = *state;
+	struct srv_store *s = open_sync(f->path);
+	struct acoll *c = calloc(1, sizeof(*c));
+	int st = PENDING;
+
+	/* nothing yet: the visitor is not called */
+	acoll_load(s, c);
+	assert_int_equal(c->naccount, 0);
+	assert_int_equal(c->ndom, 0);
+
+	/* one account row, replaced in place */
+	assert_int_equal(srv_store_account_put(s, "{\"a\":1}", cb_status, &st),
+			 0);
+	assert_int_equal(st, 0);
+	st = PENDING;
+	assert_int_equal(srv_store_account_put(s, "{\"a\":2}", cb_status, &st),
+			 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(srv_store_account_put(s, "", cb_status, &st),
+			 AD_EINVAL);
+
+	/* domains: insert, update, the daemon's own (owner ""), bad args */
+	assert_int_equal(aput(s, "d1", "owner-a", "{\"v\":1}"), 0);
+	assert_int_equal(aput(s, "d2", "owner-b", "{\"v\":2}"), 0);
+	assert_int_equal(aput(s, "d3", "", "{\"v\":3}"), 0);
+	assert_int_equal(aput(s, "d1", "owner-a", "{\"v\":11}"), 0);
+	assert_int_equal(aput(s, "", "o", "{}"), AD_EINVAL);
+	assert_int_equal(aput(s, "a b", "o", "{}"), AD_EINVAL);
+	assert_int_equal(aput(s, "d4", "o", ""), AD_EINVAL);
+	char longid[80];
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_int_equal(aput(s, longid, "o", "{}"), AD_EINVAL);
+
+	acoll_load(s, c);
+	assert_int_equal(c->naccount, 1);
+	assert_string_equal(c->account, "{\"a\":2}");
+	assert_int_equal(c->ndom, 3);
+	/* insertion order; the update kept d1's place */
+	assert_string_equal(c->id[0], "d1");
+	assert_string_equal(c->json[0], "{\"v\":11}");
+	assert_string_equal(c->owner[0], "owner-a");
+	assert_string_equal(c->id[1], "d2");
+	assert_string_equal(c->id[2], "d3");
+	assert_string_equal(c->owner[2], "");
+
+	st = PENDING;
+	assert_int_equal(srv_store_domain_delete(s, "d2", cb_status, &st), 0);
+	assert_int_equal(st, 0);
+	st = PENDING;
+	assert_int_equal(srv_store_domain_delete(s, "d2", cb_status, &st), 0);
+	assert_int_equal(st, AD_ENOENT);
+	acoll_load(s, c);
+	assert_int_equal(c->ndom, 2);
+
+	/* requests: queued in order, taken once, arg NULL preserved */
+	st = PENDING;
+	assert_int_equal(
+	    srv_store_request_put(s, "renew", "d1", NULL, cb_status, &st), 0);
+	assert_int_equal(st, 0);
+	assert_int_equal(
+	    srv_store_request_put(s, "revoke", "d1", "4", cb_status, &st), 0);
+	assert_int_equal(
+	    srv_store_request_put(s, "delete", "d3", NULL, cb_status, &st), 0);
+	assert_int_equal(srv_store_request_put(s, "much-too-long-op", "d1",
+					       NULL, cb_status, &st),
+			 AD_EINVAL);
+	assert_int_equal(
+	    srv_store_request_put(s, "renew", "", NULL, cb_status, &st),
+	    AD_EINVAL);
+	memset(c, 0, sizeof(*c));
+	c->thread = pthread_self();
+	assert_int_equal(srv_store_requests_take(s, acoll_req, acoll_done, c),
+			 0);
+	assert_int_equal(c->done, 1);
+	assert_int_equal(c->nreq, 3);
+	assert_string_equal(c->req[0].op, "renew");
+	assert_string_equal(c->req[0].domain_id, "d1");
+	assert_string_equal(c->arg[0], "(null)");
+	assert_string_equal(c->req[1].op, "revoke");
+	assert_string_equal(c->arg[1], "4");
+	assert_string_equal(c->req[2].op, "delete");
+	assert_string_equal(c->req[2].domain_id, "d3");
+	assert_true(c->req[0].seq < c->req[1].seq);
+	assert_true(c->req[1].seq < c->req[2].seq);
+	assert_true(c->req[0].created > 1700000000);
+	/* taken means gone */
+	memset(c, 0, sizeof(*c));
+	c->thread = pthread_self();
+	assert_int_equal(srv_store_requests_take(s, acoll_req, acoll_done, c),
+			 0);
+	assert_int_equal(c->done, 1);
+	assert_int_equal(c->nreq, 0);
+	/* a seq is never reused after a take (AUTOINCREMENT) */
+	assert_int_equal(
+	    srv_store_request_put(s, "renew", "d1", NULL, NULL, NULL), 0);
+	assert_int_equal(srv_store_requests_take(s, acoll_req, acoll_done, c),
+			 0);
+	assert_int_equal(c->nreq, 1);
+	assert_int_equal(c->req[0].seq, 4);
+	assert_int_equal(c->wrong_thread, 0);
+
+	srv_store_close(s);
+	free(c);
+}
+
+/* loop mode: completions on the loop thread, a take inside a batch whose
+ * COMMIT fails delivers nothing and leaves the requests queued */
+static void
+test_acme_loop(void **state)
+{
+	struct fx *f = *state;
+	uv_loop_t loop;
+	struct lctx lc = {0};
+	struct ack acks[16];
+	struct gate g;
+	struct acoll *c = calloc(1, sizeof(*c));
+	int k = 0;
+
+	sem_init(&g.started, 0, 0);
+	sem_init(&g.release, 0, 0);
+	uv_loop_init(&loop);
+	lc.s = open_loop(&loop, f->path);
+#define ACK(e) (acks[k] = (struct ack){&lc, k, (e)}, &acks[k++])
+	assert_int_equal(
+	    srv_store_account_put(lc.s, "{\"key\":1}", lcb, ACK(0)), 0);
+	assert_int_equal(
+	    srv_store_domain_put(lc.s, "d1", "o1", "{}", lcb, ACK(0)), 0);
+	assert_int_equal(
+	    srv_store_domain_delete(lc.s, "nope", lcb, ACK(AD_ENOENT)), 0);
+	assert_int_equal(
+	    srv_store_request_put(lc.s, "add", "d9", "{\"x\":1}", lcb, ACK(0)),
+	    0);
+	assert_int_equal(
+	    srv_store_request_put(lc.s, "renew", "d1", NULL, lcb, ACK(0)), 0);
+	run_until(&loop, &lc, k);
+
+	/* a failing commit: the take's deletion is undone, nothing handed
+	 * over, done gets AD_EIO */
+	assert_int_equal(srv_store_submit(lc.s, gate_fn, &g, lcb, ACK(0)), 0);
+	sem_wait(&g.started);
+	c->thread = pthread_self();
+	assert_int_equal(
+	    srv_store_requests_take(lc.s, acoll_req, acoll_done, c), 0);
+	assert_int_equal(
+	    srv_store_submit(lc.s, fn_break_commit, NULL, lcb, ACK(AD_EIO)), 0);
+	sem_post(&g.release);
+	run_until(&loop, &lc, k);
+	while (c->done == 0)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(c->done, AD_EIO);
+	assert_int_equal(c->nreq, 0);
+
+	/* now for real */
+	memset(c, 0, sizeof(*c));
+	c->thread = pthread_self();
+	assert_int_equal(
+	    srv_store_requests_take(lc.s, acoll_req, acoll_done, c), 0);
+	while (c->done == 0)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(c->done, 1);
+	assert_int_equal(c->nreq, 2);
+	assert_string_equal(c->req[0].op, "add");
+	assert_string_equal(c->req[0].domain_id, "d9");
+	assert_string_equal(c->arg[0], "{\"x\":1}");
+	assert_string_equal(c->req[1].op, "renew");
+	assert_int_equal(c->wrong_thread, 0);
+#undef ACK
+	assert_int_equal(lc.bad_order, 0);
+	assert_int_equal(lc.bad_status, 0);
+	close_loop(&loop, lc.s);
+
+	struct srv_store *s = open_sync(f->path);
+	acoll_load(s, c);
+	assert_string_equal(c->account, "{\"key\":1}");
+	assert_int_equal(c->ndom, 1);
+	sqlite3 *db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM acme_requests"), 0);
+	sqlite3_close(db);
+	srv_store_close(s);
+	sem_destroy(&g.started);
+	sem_destroy(&g.release);
+	free(c);
+}
+
+/* a version 1 database (acmedns before the ACME engine) migrates to 2
+ * and keeps its registrations */
+static void
+test_acme_migrate_v1(void **state)
+{
+	struct fx *f = *state;
+	struct srv_store *s = open_sync(f->path);
+	struct srv_store_reg r = mkreg(1, NULL);
+	assert_int_equal(put(s, &r), 0);
+	srv_store_close(s);
+
+	sqlite3 *db = raw_open(f->path);
+	raw_exec(db, "DROP TABLE acme_account; DROP TABLE acme_domains;"
+		     "DROP TABLE acme_requests;"
+		     "UPDATE schema_version SET version = 1");
+	sqlite3_close(db);
+
+	s = open_sync(f->path);
+	struct coll *co = load_all(s);
+	assert_int_equal(co->nreg, 1);
+	free(co);
+	assert_int_equal(aput(s, "d1", "o", "{}"), 0);
+	srv_store_close(s);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT version FROM schema_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM acme_domains"), 1);
+	/* the account table holds one row at most */
+	raw_exec(db, "INSERT INTO acme_account VALUES (1, '{}')");
+	assert_int_not_equal(sqlite3_exec(db,
+					  "INSERT INTO acme_account "
+					  "VALUES (2, '{}')",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -1371,6 +1675,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_import_errors, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_load_timing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_acme_sync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_acme_loop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_acme_migrate_v1, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
