@@ -380,8 +380,9 @@ def main():
                 log(f"{label} run {i}: {results[(label, 1)][-1]:.2f} s / "
                     f"{results[(label, 3)][-1]:.2f} s")
 
-        peers = Peers(env, knot, env.dir)
-        peers.setup()
+        if a.peers.split():
+            peers = Peers(env, knot, env.dir)
+            peers.setup()
         for tool in a.peers.split():
             fn = getattr(peers, tool)
             for i in range(a.runs):

@@ -25,9 +25,12 @@ random loopback ports in one temp dir (tests/integration/acmeenv.py).
    "error"; creating it -> "valid" within the recheck interval.
 9. kill -9 right after a 202, restart: the domain completes, the stored
    account URL is unchanged, Pebble saw no second account, one row.
-10. acmedns exits 0 on SIGTERM, no sanitizer reports.
+10. kill -9 while the order URL is stored (an order in flight), restart:
+    the order is resumed (Pebble sees no second order) and completes.
+11. acmedns exits 0 on SIGTERM, no sanitizer reports.
 """
 
+import json
 import os
 import shutil
 import stat
@@ -398,6 +401,45 @@ def body(res, env):
     res.check(cdir is not None and
               env.pebble.verify(os.path.join(cdir, "cert.pem"))[0],
               "its cert.pem verifies")
+
+    # ---------------------------------------------------------------- 10
+    res.section("kill -9 with an order in flight, restart: resumed")
+    oname = "inflight.example.test"
+    env.add_cname(f"_acme-challenge.{oname}.", fd)
+    orders0 = pebble_orders(env)
+    try:
+        j = env.add_domain(acct, [oname])
+    except acmeenv.ApiError as e:
+        res.check(False, f"POST /domains {oname} -> 202", str(e))
+        return
+
+    def order_url():
+        for r in env.store_rows("acme_domains"):
+            if r.get("id") == j["id"]:
+                dj = json.loads(r.get("json") or "{}")
+                if dj.get("order_url"):
+                    return dj["order_url"]
+                if dj.get("cert_pem"):
+                    raise RuntimeError("already issued")
+        return None
+    try:
+        url = acmeenv.wait_for(order_url, 20, 0.01, "order_url stored")
+    except (TimeoutError, RuntimeError) as e:
+        url = None
+        res.note(f"no order in flight caught ({e}): resume not tested")
+    if url:
+        env.kill_acmedns()
+        res.note(f"killed acmedns with {url} stored")
+        env.restart_acmedns()
+        try:
+            env.wait_domain(acct, j["id"], ("valid",), ISSUE_TIMEOUT)
+            res.check(True, "after the restart the domain becomes valid")
+        except (TimeoutError, RuntimeError) as e:
+            res.check(False, "after the restart the domain becomes valid",
+                      str(e))
+        if orders0 is not None:
+            res.eq(pebble_orders(env) - orders0, 1,
+                   "Pebble saw one order for it (resumed, not reordered)")
     env.acmedns.check_alive(res, "at the end")
 
 
@@ -431,6 +473,17 @@ def key_spki_sha256(key_path):
     if p.returncode != 0:
         raise RuntimeError(p.stderr.decode())
     return hashlib.sha256(p.stdout).hexdigest()
+
+
+def pebble_orders(env):
+    """Pebble logs "There are now N orders in the db" on every new order:
+    the last N (0 if none yet)."""
+    n = 0
+    with open(env.pebble.log) as f:
+        for ln in f:
+            if "orders in the db" in ln:
+                n = int([w for w in ln.split() if w.isdigit()][-1])
+    return n
 
 
 def pebble_accounts(env):

@@ -10,6 +10,8 @@ Each case gets its own environment (own Pebble, store and ports):
 2. PEBBLE_WFE_NONCEREJECT=50 (half the nonces rejected): still issued.
 3. PEBBLE_ALTERNATE_ROOTS=1 and [acme] preferred_chain = the CN of
    Pebble's /roots/1: the saved chain leads to that root.
+3b. "key_type" ec384 and rsa2048, and a user's "csr" (the certificate
+   carries the CSR's key; no key.pem).
 4. 20 domains (20 registrations) issued concurrently, all valid within a
    bound, while a UDP query loop against acmedns measures that DNS keeps
    answering (p50/p99, losses).
@@ -44,7 +46,7 @@ def main():
                   f"missing: {missing}")
         res.finish()
     for case in (case_eab, case_nonce_reject, case_alternate_root,
-                 case_concurrent, case_api_tls):
+                 case_keys_csr, case_concurrent, case_api_tls):
         env = acmeenv.Env(acmedns_bin=args.acmedns)
         try:
             case(res, env)
@@ -75,7 +77,7 @@ def start(res, env, what, **kw):
         return False
 
 
-def issue(res, env, acct, names, what, timeout=ISSUE_TIMEOUT):
+def issue(res, env, acct, names, what, timeout=ISSUE_TIMEOUT, **extra):
     """CNAMEs + POST /domains + wait valid: the domain's GET object and
     its directory, or (None, None). The CNAMEs are created first (their
     targets follow from the registration) so that the time measured is
@@ -84,7 +86,7 @@ def issue(res, env, acct, names, what, timeout=ISSUE_TIMEOUT):
                     acct["fulldomain"] + ".") for n in names})
     env.add_cnames([{"name": a, "target": b} for a, b in want])
     try:
-        j = env.add_domain(acct, names)
+        j = env.add_domain(acct, names, **extra)
     except acmeenv.ApiError as e:
         res.check(False, f"{what}: POST /domains -> 202", str(e))
         return None, None
@@ -246,6 +248,60 @@ def issuer_of(pem):
         ["openssl", "x509", "-noout", "-issuer"], input=pem.encode(),
         capture_output=True, timeout=10)
     return p.stdout.decode().strip()
+
+
+# ------------------------------------------- key types and a user's CSR
+
+def case_keys_csr(res, env):
+    res.section("key_type ec384 / rsa2048, and a CSR instead of a key")
+    if not start(res, env, "key types"):
+        return
+    acct = env.register()
+    for kt, want, alg in (("ec384", "(384 bit)", "id-ecPublicKey"),
+                          ("rsa2048", "(2048 bit)", "rsaEncryption")):
+        name = f"{kt}.example.test"
+        d, ddir = issue(res, env, acct, [name], f"key_type {kt}",
+                        key_type=kt)
+        if not ddir:
+            continue
+        cert = os.path.join(ddir, "cert.pem")
+        rc, out, _ = run(["openssl", "x509", "-in", cert, "-noout",
+                          "-text"], timeout=10)
+        # the subject key only: Pebble's own signature is RSA either way
+        spki = out.split("Subject Public Key Info:", 1)[-1][:200]
+        res.check(want in spki and alg in spki,
+                  f"{kt}: the certificate's key is {alg} {want}",
+                  spki)
+        res.check(env.pebble.verify(cert)[0], f"{kt}: cert.pem verifies")
+    # a CSR made outside: acmedns never sees the key
+    name = "csr.example.test"
+    key = os.path.join(env.dir, "csr.key")
+    csr = os.path.join(env.dir, "csr.pem")
+    rc, out, err = run(["openssl", "req", "-new", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", csr, "-subj", f"/CN={name}",
+                        "-addext", f"subjectAltName=DNS:{name}"],
+                       timeout=15)
+    if not res.check(rc == 0, "openssl req makes a CSR", err):
+        return
+    with open(csr) as f:
+        csr_pem = f.read()
+    d, ddir = issue(res, env, acct, [name], "CSR", csr=csr_pem)
+    if not ddir:
+        return
+    cert = os.path.join(ddir, "cert.pem")
+    p = __import__("subprocess").run(
+        ["openssl", "pkey", "-in", key, "-pubout"], capture_output=True,
+        text=True, timeout=10)
+    rc, pub, _ = run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"],
+                     timeout=10)
+    res.check(p.stdout.strip() == pub.strip() and pub.strip() != "",
+              "CSR: the certificate carries the CSR's public key")
+    res.check(not os.path.exists(os.path.join(ddir, "key.pem")),
+              "CSR: no key.pem written")
+    st, _, text = env.domains_api(acct, "GET",
+                                  f"/domains/{d['id']}/key.pem")
+    res.check(st == 404, f"CSR: GET .../key.pem -> {st} (404)", text[:200])
 
 
 # ---------------------------------------------- 4 20 domains concurrently
