@@ -593,6 +593,32 @@ dir_fetch(struct acme_engine *e)
 
 /* ---- account (RFC 8555 §7.3) --------------------------------------------- */
 
+/* The host persists the account after every change (engine.h). */
+static void
+account_changed(struct acme_engine *e)
+{
+	if (e->ops.account_changed)
+		e->ops.account_changed(e->ops.ctx, &e->acct);
+}
+
+/* An account key from PEM, of a kind a JWS can be signed with (RFC 8555
+ * §6.2: ES256, ES384, RS256). 0 or AD_EINVAL; *out: caller frees. */
+static int
+account_key_load(const char *pem, EVP_PKEY **out)
+{
+	EVP_PKEY *k = NULL;
+
+	*out = NULL;
+	if (acme_key_from_pem(pem, strlen(pem), &k) != 0)
+		return AD_EINVAL;
+	if (!acme_key_alg(k)) {
+		EVP_PKEY_free(k);
+		return AD_EINVAL;
+	}
+	*out = k;
+	return 0;
+}
+
 static void
 account_ready(struct acme_engine *e)
 {
@@ -622,8 +648,7 @@ take_account_url(struct acme_engine *e, const struct acme_http_resp *resp)
 	acme_account_free(&a);
 	acme__set(&e->acct.url, resp->location);
 	acme__set(&e->acct.status, "valid");
-	if (e->ops.account_changed)
-		e->ops.account_changed(e->ops.ctx, &e->acct);
+	account_changed(e);
 	return 0;
 }
 
@@ -767,6 +792,33 @@ account_begin(struct acme_engine *e)
 
 /* ---- account operations ----------------------------------------------- */
 
+/*
+ * Key change (§7.3.5), deactivation (§7.3.6) and contact update (§7.3.2)
+ * run one at a time (AD_ELIMIT while one is in flight) and never on a
+ * deactivated account (AD_EINVAL). req_finish() clears e->op_req before
+ * the operation's handler runs.
+ */
+static int
+op_allowed(const struct acme_engine *e)
+{
+	if (e->op_req)
+		return AD_ELIMIT;
+	if (e->ast == A_DEACTIVATED)
+		return AD_EINVAL;
+	return 0;
+}
+
+/* Queue the operation's POST (payload copied) and send it at once. */
+static int
+op_send(struct acme_engine *e, eng_done_fn done, enum eng_ep ep,
+	const char *payload)
+{
+	e->op_req =
+	    acme__req_new(e, NULL, done, "POST", ep, NULL, payload, 0, 0);
+	acme_engine_tick(e);
+	return 0;
+}
+
 static void
 key_change_drop(struct acme_engine *e)
 {
@@ -788,8 +840,7 @@ key_change_switch(struct acme_engine *e)
 	if (acme_jwk_thumbprint(e->key, e->thumb) != 0)
 		e->thumb[0] = '\0';
 	ad_info(MOD, "account %s: key changed", e->acct.url);
-	if (e->ops.account_changed)
-		e->ops.account_changed(e->ops.ctx, &e->acct);
+	account_changed(e);
 }
 
 /* Answer to the probe below: the new key finds our account, so the CA did
@@ -801,7 +852,6 @@ on_key_change_probe(struct acme_engine *e, struct eng_req *r,
 {
 	(void)r;
 	(void)prob;
-	e->op_req = NULL;
 	if (!err && resp->location && e->acct.url &&
 	    strcmp(resp->location, e->acct.url) == 0) {
 		key_change_switch(e);
@@ -819,7 +869,6 @@ on_key_change(struct acme_engine *e, struct eng_req *r,
 	(void)r;
 	(void)resp;
 	(void)prob;
-	e->op_req = NULL;
 	if (err) {
 		/*
 		 * The outcome is uncertain when an earlier answer was lost
@@ -859,8 +908,7 @@ on_deactivate(struct acme_engine *e, struct eng_req *r,
 	/* §7.3.6: nothing signed by it is accepted any more */
 	for (size_t i = 0; i < e->ndoms; i++)
 		acme__dom_abort(e, e->doms[i]);
-	if (e->ops.account_changed)
-		e->ops.account_changed(e->ops.ctx, &e->acct);
+	account_changed(e);
 }
 
 static void
@@ -886,39 +934,29 @@ on_contact(struct acme_engine *e, struct eng_req *r,
 int
 acme_engine_key_change(struct acme_engine *e, const char *new_key_pem)
 {
-	EVP_PKEY *k = NULL;
+	EVP_PKEY *k;
+	int rc;
+
 	if (!new_key_pem)
 		return AD_EINVAL;
-	if (e->op_req)
-		return AD_ELIMIT;
-	if (e->ast == A_DEACTIVATED)
-		return AD_EINVAL;
-	if (acme_key_from_pem(new_key_pem, strlen(new_key_pem), &k) != 0)
-		return AD_EINVAL;
-	if (!acme_key_alg(k)) {
-		EVP_PKEY_free(k);
-		return AD_EINVAL;
-	}
+	if ((rc = op_allowed(e)) != 0 ||
+	    (rc = account_key_load(new_key_pem, &k)) != 0)
+		return rc;
 	e->new_key = k;
 	e->new_key_pem = xstrdup(new_key_pem);
 	/* payload NULL: built at send time (needs the account URL) */
-	e->op_req = acme__req_new(e, NULL, on_key_change, "POST", EP_KEY_CHANGE,
-				  NULL, NULL, 0, 0);
-	acme_engine_tick(e);
-	return 0;
+	return op_send(e, on_key_change, EP_KEY_CHANGE, NULL);
 }
 
 int
 acme_engine_deactivate(struct acme_engine *e)
 {
-	if (e->op_req)
-		return AD_ELIMIT;
-	if (e->ast == A_DEACTIVATED)
-		return AD_EINVAL;
-	e->op_req = acme__req_new(e, NULL, on_deactivate, "POST", EP_ACCOUNT,
-				  NULL, "{\"status\":\"deactivated\"}", 0, 0);
-	acme_engine_tick(e);
-	return 0;
+	int rc = op_allowed(e);
+
+	if (rc != 0)
+		return rc;
+	return op_send(e, on_deactivate, EP_ACCOUNT,
+		       "{\"status\":\"deactivated\"}");
 }
 
 int
@@ -926,10 +964,10 @@ acme_engine_set_contact(struct acme_engine *e, const char *email)
 {
 	cJSON *p, *c;
 	char *txt;
-	if (e->op_req)
-		return AD_ELIMIT;
-	if (e->ast == A_DEACTIVATED)
-		return AD_EINVAL;
+	int rc = op_allowed(e);
+
+	if (rc != 0)
+		return rc;
 	if (email) {
 		size_t n = strlen(email);
 		if (n > 254)
@@ -950,11 +988,9 @@ acme_engine_set_contact(struct acme_engine *e, const char *email)
 	cJSON_Delete(p);
 	free(e->new_email);
 	e->new_email = email ? xstrdup(email) : NULL;
-	e->op_req = acme__req_new(e, NULL, on_contact, "POST", EP_ACCOUNT, NULL,
-				  txt, 0, 0);
+	rc = op_send(e, on_contact, EP_ACCOUNT, txt);
 	free(txt);
-	acme_engine_tick(e);
-	return 0;
+	return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -971,7 +1007,7 @@ acme_engine_new(const struct acme_engine_cfg *cfg, const struct acme_ops *ops,
 		struct acme_engine **out)
 {
 	struct acme_engine *e;
-	EVP_PKEY *key = NULL;
+	EVP_PKEY *key;
 
 	*out = NULL;
 	if (!cfg || !ops || !account || !cfg->directory || !cfg->directory[0] ||
@@ -980,13 +1016,8 @@ acme_engine_new(const struct acme_engine_cfg *cfg, const struct acme_ops *ops,
 	if (cfg->eab_kid && cfg->eab_kid[0] &&
 	    (!cfg->eab_hmac_key || !cfg->eab_hmac_key[0]))
 		return AD_EINVAL;
-	if (acme_key_from_pem(account->key_pem, strlen(account->key_pem),
-			      &key) != 0)
+	if (account_key_load(account->key_pem, &key) != 0)
 		return AD_EINVAL;
-	if (!acme_key_alg(key)) {
-		EVP_PKEY_free(key);
-		return AD_EINVAL;
-	}
 	e = xcalloc(1, sizeof(*e));
 	e->key = key;
 	if (acme_jwk_thumbprint(key, e->thumb) != 0) {
@@ -1007,8 +1038,13 @@ acme_engine_new(const struct acme_engine_cfg *cfg, const struct acme_ops *ops,
 		e->cfg.delegation_recheck_s = 60;
 	if (!e->cfg.max_concurrent)
 		e->cfg.max_concurrent = 50;
+	/* The first look comes soon: our challenge values are live at once,
+	 * so a CA that validates quickly should not wait on us. The interval
+	 * doubles on every further poll (100 ms, 200 ms, ... 30 s) and a
+	 * Retry-After always wins, so a slow CA sees a handful of extra
+	 * requests at most. */
 	if (!e->cfg.poll_interval_ms)
-		e->cfg.poll_interval_ms = 1000;
+		e->cfg.poll_interval_ms = 100;
 	e->acct.key_pem = xstrdup(account->key_pem);
 	e->acct.url =
 	    account->url && account->url[0] ? xstrdup(account->url) : NULL;

@@ -193,8 +193,9 @@ struct acme_engine_cfg {
 	unsigned key_max_age_days;     /* reuse the key across renewals up
 					  to this age; 0 = new key each time */
 	unsigned max_concurrent;       /* orders in flight at once (0 = 50) */
-	unsigned poll_interval_ms;     /* authz/order polling (0 = 1000;
-					  Retry-After overrides) */
+	unsigned poll_interval_ms;     /* first authz/order poll, doubling
+					  on each further one up to 30 s
+					  (0 = 100; Retry-After overrides) */
 };
 
 #define ACME_ENGINE_MAX_FAILS 5

@@ -12,6 +12,7 @@
 #include "common/errors.h"
 #include "common/xalloc.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,62 @@
 #define DOM_MAX_PEM (1u << 20)
 #define DOM_MAX_ERROR 4096
 #define DOM_MAX_HOOK 4096
+/* Times: unix seconds, 0 .. year 9999. */
+#define DOM_MAX_TIME 253402300799LL
+
+/*
+ * The members of struct acme_domain that are kept as they are, in one
+ * table for clear, copy and both JSON directions: optional strings (NULL
+ * when absent) of at most max bytes in the store, secrets among them
+ * cleansed when freed, and times (unix seconds, 0 when unset, at most
+ * DOM_MAX_TIME). The kind follows from the member's C type, so a wrong
+ * entry does not compile. The other members have rules of their own.
+ */
+enum dom_kind { DM_STR, DM_TIME };
+
+static const struct {
+	const char *name;
+	enum dom_kind kind;
+	size_t off;
+	size_t max; /* strings: longest value the store may hand back */
+	bool secret;
+} dom_members[] = {
+#define DM_KIND(m)                                                             \
+	_Generic(((struct acme_domain *)0)->m, char *: DM_STR, int64_t: DM_TIME)
+#define DM(m) #m, DM_KIND(m), offsetof(struct acme_domain, m)
+    {DM(csr_pem), DOM_MAX_PEM, false},
+    {DM(created), 0, false},
+    {DM(deploy_hook), DOM_MAX_HOOK, false},
+    {DM(error), DOM_MAX_ERROR, false},
+    {DM(next_attempt), 0, false},
+    {DM(cert_pem), DOM_MAX_PEM, false},
+    {DM(key_pem), DOM_MAX_PEM, true},
+    {DM(key_created), 0, false},
+    {DM(not_before), 0, false},
+    {DM(not_after), 0, false},
+    {DM(renew_at), 0, false},
+    {DM(ari_id), 255, false},
+    {DM(order_url), ACME_MSG_MAX_URL, false},
+    {DM(next_key_pem), DOM_MAX_PEM, true},
+#undef DM
+#undef DM_KIND
+};
+
+#define N_DOM_MEMBERS (sizeof(dom_members) / sizeof(dom_members[0]))
+
+/* The string member i of d (DM_STR). */
+static char **
+dom_str(struct acme_domain *d, size_t i)
+{
+	return (char **)((char *)d + dom_members[i].off);
+}
+
+/* The time member i of d (DM_TIME). */
+static int64_t *
+dom_time(struct acme_domain *d, size_t i)
+{
+	return (int64_t *)((char *)d + dom_members[i].off);
+}
 
 static const char *const dstatus_names[] = {
     [ACME_DS_AWAITING_DELEGATION] = "awaiting_delegation",
@@ -64,21 +121,15 @@ acme_domain_clear(struct acme_domain *d)
 	for (size_t i = 0; i < d->nnames; i++)
 		free(d->names[i]);
 	free(d->names);
-	free(d->csr_pem);
-	free(d->deploy_hook);
-	free(d->error);
-	free(d->cert_pem);
-	acme_secret_free(d->key_pem);
-	free(d->ari_id);
-	free(d->order_url);
-	acme_secret_free(d->next_key_pem);
+	for (size_t i = 0; i < N_DOM_MEMBERS; i++) {
+		if (dom_members[i].kind != DM_STR)
+			continue;
+		if (dom_members[i].secret)
+			acme_secret_free(*dom_str(d, i));
+		else
+			free(*dom_str(d, i));
+	}
 	memset(d, 0, sizeof(*d));
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
 }
 
 int
@@ -93,14 +144,13 @@ acme_domain_copy(struct acme_domain *dst, const struct acme_domain *src)
 		for (size_t i = 0; i < src->nnames; i++)
 			dst->names[i] = xstrdup(src->names[i]);
 	}
-	dst->csr_pem = dup_or_null(src->csr_pem);
-	dst->deploy_hook = dup_or_null(src->deploy_hook);
-	dst->error = dup_or_null(src->error);
-	dst->cert_pem = dup_or_null(src->cert_pem);
-	dst->key_pem = dup_or_null(src->key_pem);
-	dst->ari_id = dup_or_null(src->ari_id);
-	dst->order_url = dup_or_null(src->order_url);
-	dst->next_key_pem = dup_or_null(src->next_key_pem);
+	for (size_t i = 0; i < N_DOM_MEMBERS; i++) {
+		if (dom_members[i].kind != DM_STR)
+			continue;
+		char **p = dom_str(dst, i);
+		if (*p)
+			*p = xstrdup(*p);
+	}
 	return 0;
 }
 
@@ -118,45 +168,10 @@ acme_account_state_clear(struct acme_account_state *a)
 
 /* ---- validation ------------------------------------------------------- */
 
-/* A hostname label: 1..63 of [a-z0-9-], not starting or ending with '-'. */
-static bool
-label_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
 bool
 acme__name_ok(const char *name)
 {
-	size_t len = name ? strlen(name) : 0;
-	if (len == 0 || len > 253)
-		return false;
-	const char *p = name;
-	/* RFC 8555 §7.1.3: a wildcard only as the whole leftmost label */
-	if (p[0] == '*') {
-		if (p[1] != '.')
-			return false;
-		p += 2;
-	}
-	if (*p == '\0')
-		return false;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		if (!label_ok(p, n))
-			return false;
-		if (!dot)
-			return true;
-		p = dot + 1;
-	}
+	return name && acme_name_valid(name, strlen(name));
 }
 
 /* Registration ids and subdomains: [A-Za-z0-9_.-], bounded. The in-zone
@@ -206,7 +221,6 @@ acme_domain_to_json(const struct acme_domain *d)
 	for (size_t i = 0; names && i < d->nnames; i++)
 		cJSON_AddItemToArray(names, cJSON_CreateString(d->names[i]));
 	cJSON_AddStringToObject(o, "key_type", acme_keytype_name(d->key_type));
-	add_str(o, "csr_pem", d->csr_pem);
 	cJSON *tlsa = cJSON_AddArrayToObject(o, "tlsa");
 	for (size_t i = 0; tlsa && i < d->ntlsa && i < ACME_MAX_TLSA; i++) {
 		cJSON *t = cJSON_CreateObject();
@@ -214,22 +228,17 @@ acme_domain_to_json(const struct acme_domain *d)
 		cJSON_AddStringToObject(t, "proto", d->tlsa[i].proto);
 		cJSON_AddItemToArray(tlsa, t);
 	}
-	add_int(o, "created", d->created);
-	add_str(o, "deploy_hook", d->deploy_hook);
 	cJSON_AddBoolToObject(o, "in_zone", d->in_zone);
 	cJSON_AddStringToObject(o, "status", acme_dstatus_name(d->status));
-	add_str(o, "error", d->error);
 	add_int(o, "failures", d->failures);
-	add_int(o, "next_attempt", d->next_attempt);
-	add_str(o, "cert_pem", d->cert_pem);
-	add_str(o, "key_pem", d->key_pem);
-	add_int(o, "key_created", d->key_created);
-	add_int(o, "not_before", d->not_before);
-	add_int(o, "not_after", d->not_after);
-	add_int(o, "renew_at", d->renew_at);
-	add_str(o, "ari_id", d->ari_id);
-	add_str(o, "order_url", d->order_url);
-	add_str(o, "next_key_pem", d->next_key_pem);
+	for (size_t i = 0; i < N_DOM_MEMBERS; i++) {
+		const char *m = (const char *)d + dom_members[i].off;
+
+		if (dom_members[i].kind == DM_TIME)
+			add_int(o, dom_members[i].name, *(const int64_t *)m);
+		else
+			add_str(o, dom_members[i].name, *(char *const *)m);
+	}
 	return o;
 }
 
@@ -282,9 +291,6 @@ get_int(const cJSON *o, const char *k, int64_t min, int64_t max, int64_t *out)
 	*out = i;
 	return 0;
 }
-
-/* Times: unix seconds, 0 .. year 9999. */
-#define DOM_MAX_TIME 253402300799LL
 
 static int
 parse_names(const cJSON *arr, struct acme_domain *d)
@@ -355,13 +361,7 @@ parse_domain(const cJSON *j, struct acme_domain *d)
 	if (get_fixed(j, "key_type", buf, sizeof(buf)) != 0 ||
 	    acme_keytype_parse(buf, &d->key_type) != 0)
 		return AD_EMALF;
-	if (get_str(j, "csr_pem", DOM_MAX_PEM, &d->csr_pem) != 0)
-		return AD_EMALF;
 	if (parse_tlsa(cJSON_GetObjectItemCaseSensitive(j, "tlsa"), d) != 0)
-		return AD_EMALF;
-	if (get_int(j, "created", 0, DOM_MAX_TIME, &d->created) != 0)
-		return AD_EMALF;
-	if (get_str(j, "deploy_hook", DOM_MAX_HOOK, &d->deploy_hook) != 0)
 		return AD_EMALF;
 	b = cJSON_GetObjectItemCaseSensitive(j, "in_zone");
 	if (b && !cJSON_IsBool(b))
@@ -370,24 +370,17 @@ parse_domain(const cJSON *j, struct acme_domain *d)
 	if (get_fixed(j, "status", buf, sizeof(buf)) != 0 ||
 	    acme_dstatus_parse(buf, &d->status) != 0)
 		return AD_EMALF;
-	if (get_str(j, "error", DOM_MAX_ERROR, &d->error) != 0)
-		return AD_EMALF;
 	if (get_int(j, "failures", 0, UINT32_MAX, &v) != 0)
 		return AD_EMALF;
 	d->failures = (unsigned)v;
-	if (get_int(j, "next_attempt", 0, DOM_MAX_TIME, &d->next_attempt) !=
-		0 ||
-	    get_int(j, "key_created", 0, DOM_MAX_TIME, &d->key_created) != 0 ||
-	    get_int(j, "not_before", 0, DOM_MAX_TIME, &d->not_before) != 0 ||
-	    get_int(j, "not_after", 0, DOM_MAX_TIME, &d->not_after) != 0 ||
-	    get_int(j, "renew_at", 0, DOM_MAX_TIME, &d->renew_at) != 0)
-		return AD_EMALF;
-	if (get_str(j, "cert_pem", DOM_MAX_PEM, &d->cert_pem) != 0 ||
-	    get_str(j, "key_pem", DOM_MAX_PEM, &d->key_pem) != 0 ||
-	    get_str(j, "ari_id", 255, &d->ari_id) != 0 ||
-	    get_str(j, "order_url", ACME_MSG_MAX_URL, &d->order_url) != 0 ||
-	    get_str(j, "next_key_pem", DOM_MAX_PEM, &d->next_key_pem) != 0)
-		return AD_EMALF;
+	for (size_t i = 0; i < N_DOM_MEMBERS; i++) {
+		const char *name = dom_members[i].name;
+
+		if (dom_members[i].kind == DM_TIME
+			? get_int(j, name, 0, DOM_MAX_TIME, dom_time(d, i))
+			: get_str(j, name, dom_members[i].max, dom_str(d, i)))
+			return AD_EMALF;
+	}
 	return 0;
 }
 

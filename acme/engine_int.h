@@ -242,7 +242,7 @@ void acme__dom_resolved(struct acme_engine *e, struct eng_dom *m, int status,
 			const char *target);
 
 /* ---- engine_domain.c --------------------------------------------------- */
-/* A certificate name: lower-case hostname, optional leading "*.". */
+/* acme_name_valid() (pki.h) of a C string; NULL is not a name. */
 bool acme__name_ok(const char *name);
 
 #endif

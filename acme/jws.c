@@ -67,6 +67,21 @@ json_print(const cJSON *obj)
 	return s;
 }
 
+/* malloc'd "a.b": the JWS signing input (RFC 7515 §5.1). *len: its
+ * length. */
+static char *
+dot_join(const char *a, const char *b, size_t *len)
+{
+	size_t al = strlen(a), bl = strlen(b);
+	char *s = xmalloc(al + 1 + bl + 1);
+
+	memcpy(s, a, al);
+	s[al] = '.';
+	memcpy(s + al + 1, b, bl + 1);
+	*len = al + 1 + bl;
+	return s;
+}
+
 /* Size of each of r and s in the JWS form of an ECDSA signature (RFC 7518
  * §3.4), 0 for non-EC algorithms. */
 static int
@@ -174,16 +189,47 @@ out:
 	return rc == 0 ? 0 : ossl_fail(rc);
 }
 
+/* HS256 = HMAC-SHA-256 (RFC 7518 §3.2) of input, base64url. The MAC is
+ * cleansed here; the key stays the caller's. */
+static int
+sign_mac(const uint8_t *key, size_t key_len, const char *input, size_t len,
+	 char **sig_b64)
+{
+	uint8_t mac[32];
+	size_t mac_len = 0;
+	int rc = 0;
+
+	*sig_b64 = NULL;
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len,
+		      (const unsigned char *)input, len, mac, sizeof(mac),
+		      &mac_len) == NULL ||
+	    mac_len != sizeof(mac))
+		rc = ossl_fail(AD_ECRYPTO);
+	else
+		*sig_b64 = b64url_dup(mac, mac_len);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
+/* Who signs a JWS: the account key with its alg, or (mac != NULL) the
+ * External Account Binding MAC key. */
+struct signer {
+	EVP_PKEY *key;
+	const char *alg;
+	const uint8_t *mac;
+	size_t mac_len;
+};
+
 /*
  * Assemble the flattened JWS around a protected header object and a
- * payload text; hdr is borrowed. *out is malloc'd JSON text.
+ * payload text; hdr is borrowed. *out: a new cJSON object.
  */
 static int
-jws_build(EVP_PKEY *key, const char *alg, const cJSON *hdr, const char *payload,
+jws_build(const struct signer *sg, const cJSON *hdr, const char *payload,
 	  cJSON **out)
 {
 	char *hdr_text, *hdr_b64, *pay_b64, *input, *sig_b64 = NULL;
-	size_t hl, pl;
+	size_t len;
 	cJSON *jws;
 	int rc;
 
@@ -195,14 +241,12 @@ jws_build(EVP_PKEY *key, const char *alg, const cJSON *hdr, const char *payload,
 	free(hdr_text);
 	/* RFC 8555 §6.3: POST-as-GET has the empty payload "" */
 	pay_b64 = b64url_dup(payload, strlen(payload));
-	hl = strlen(hdr_b64);
-	pl = strlen(pay_b64);
 	/* RFC 7515 §5.1: signing input is ASCII(prot) || '.' || ASCII(pay) */
-	input = xmalloc(hl + 1 + pl + 1);
-	memcpy(input, hdr_b64, hl);
-	input[hl] = '.';
-	memcpy(input + hl + 1, pay_b64, pl + 1);
-	rc = sign_input(key, alg, input, &sig_b64);
+	input = dot_join(hdr_b64, pay_b64, &len);
+	if (sg->mac != NULL)
+		rc = sign_mac(sg->mac, sg->mac_len, input, len, &sig_b64);
+	else
+		rc = sign_input(sg->key, sg->alg, input, &sig_b64);
 	free(input);
 	if (rc != 0)
 		goto out;
@@ -271,17 +315,16 @@ static int
 sign_to_text(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
 	     const char *payload, char **out)
 {
-	const char *alg;
+	struct signer sg = {.key = key, .alg = acme_key_alg(key)};
 	cJSON *hdr, *jws;
 	int rc;
 
-	alg = acme_key_alg(key);
-	if (alg == NULL)
+	if (sg.alg == NULL)
 		return AD_EUNSUP;
-	rc = make_header(key, alg, kid, nonce, url, &hdr);
+	rc = make_header(key, sg.alg, kid, nonce, url, &hdr);
 	if (rc != 0)
 		return rc;
-	rc = jws_build(key, alg, hdr, payload, &jws);
+	rc = jws_build(&sg, hdr, payload, &jws);
 	cJSON_Delete(hdr);
 	if (rc != 0)
 		return rc;
@@ -306,11 +349,9 @@ int
 acme_jws_eab(const char *eab_kid, const uint8_t *hmac_key, size_t key_len,
 	     EVP_PKEY *account_key, const char *url, struct cJSON **out)
 {
-	char *hdr_text = NULL, *jwk_text = NULL, *hdr_b64 = NULL;
-	char *pay_b64 = NULL, *input = NULL, *sig_b64 = NULL;
-	uint8_t mac[32];
-	size_t mac_len = 0, hl, pl;
-	cJSON *hdr = NULL, *jwk = NULL, *eab = NULL;
+	struct signer sg = {.mac = hmac_key, .mac_len = key_len};
+	char *jwk_text = NULL;
+	cJSON *hdr = NULL, *jwk = NULL;
 	int rc;
 
 	if (out == NULL)
@@ -331,44 +372,9 @@ acme_jws_eab(const char *eab_kid, const uint8_t *hmac_key, size_t key_len,
 	    cJSON_AddStringToObject(hdr, "kid", eab_kid) == NULL ||
 	    cJSON_AddStringToObject(hdr, "url", url) == NULL)
 		goto out;
-	hdr_text = json_print(hdr);
-	if (hdr_text == NULL)
-		goto out;
-	hdr_b64 = b64url_dup(hdr_text, strlen(hdr_text));
-	pay_b64 = b64url_dup(jwk_text, strlen(jwk_text));
-	hl = strlen(hdr_b64);
-	pl = strlen(pay_b64);
-	input = xmalloc(hl + 1 + pl + 1);
-	memcpy(input, hdr_b64, hl);
-	input[hl] = '.';
-	memcpy(input + hl + 1, pay_b64, pl + 1);
-	/* HS256 = HMAC-SHA-256 (RFC 7518 §3.2) */
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, hmac_key, key_len,
-		      (const unsigned char *)input, hl + 1 + pl, mac,
-		      sizeof(mac), &mac_len) == NULL ||
-	    mac_len != sizeof(mac)) {
-		rc = ossl_fail(AD_ECRYPTO);
-		goto out;
-	}
-	sig_b64 = b64url_dup(mac, mac_len);
-	eab = cJSON_CreateObject();
-	if (eab == NULL ||
-	    cJSON_AddStringToObject(eab, "protected", hdr_b64) == NULL ||
-	    cJSON_AddStringToObject(eab, "payload", pay_b64) == NULL ||
-	    cJSON_AddStringToObject(eab, "signature", sig_b64) == NULL) {
-		cJSON_Delete(eab);
-		goto out;
-	}
-	*out = eab;
-	rc = 0;
+	rc = jws_build(&sg, hdr, jwk_text, out);
 out:
-	OPENSSL_cleanse(mac, sizeof(mac));
-	free(hdr_text);
 	free(jwk_text);
-	free(hdr_b64);
-	free(pay_b64);
-	free(input);
-	free(sig_b64);
 	cJSON_Delete(hdr);
 	cJSON_Delete(jwk);
 	return rc;
@@ -569,7 +575,7 @@ acme_jws_verify(const char *jws, size_t len, EVP_PKEY *key,
 	cJSON *root = NULL, *hdr = NULL;
 	const cJSON *prot, *pay, *alg;
 	uint8_t *hdr_text = NULL, *pay_text = NULL, *sig = NULL;
-	size_t hdr_len, pay_len, sig_len, pl, yl;
+	size_t hdr_len, pay_len, sig_len, input_len;
 	EVP_PKEY *jwk_key = NULL;
 	const char *key_alg;
 	char *input = NULL;
@@ -618,13 +624,8 @@ acme_jws_verify(const char *jws, size_t len, EVP_PKEY *key,
 	key_alg = acme_key_alg(key);
 	if (key_alg == NULL || strcmp(key_alg, alg->valuestring) != 0)
 		goto out;
-	pl = strlen(prot->valuestring);
-	yl = strlen(pay->valuestring);
-	input = xmalloc(pl + 1 + yl + 1);
-	memcpy(input, prot->valuestring, pl);
-	input[pl] = '.';
-	memcpy(input + pl + 1, pay->valuestring, yl + 1);
-	if (!verify_input(key, key_alg, input, pl + 1 + yl, sig, sig_len))
+	input = dot_join(prot->valuestring, pay->valuestring, &input_len);
+	if (!verify_input(key, key_alg, input, input_len, sig, sig_len))
 		goto out;
 	if (protected_hdr != NULL) {
 		*protected_hdr = (char *)hdr_text;

@@ -214,6 +214,33 @@ parse_object(const char *body, size_t len, cJSON **out)
 }
 
 /*
+ * Fills *out from a parsed object. On failure it frees what it filled and
+ * leaves *out zeroed (every *_free function here zeroes its struct), so
+ * that a failed parse never leaves anything allocated (msg.h).
+ */
+typedef int (*from_fn)(const cJSON *o, void *out);
+
+/*
+ * The shape every public parser shares: zero the output first (it stays
+ * zeroed when the body is not a JSON object), parse the body, fill the
+ * output from the tree, drop the tree.
+ */
+static int
+parse_into(const char *body, size_t len, void *out, size_t size, from_fn from)
+{
+	cJSON *root;
+	int r;
+
+	memset(out, 0, size);
+	r = parse_object(body, len, &root);
+	if (r != 0)
+		return r;
+	r = from(root, out);
+	cJSON_Delete(root);
+	return r;
+}
+
+/*
  * Member lookup. JSON null counts as absent: a CA that serialises an empty
  * optional field as null means "not there" (RFC 8555 does not give null any
  * other meaning). Member names are case-sensitive (RFC 8259 §4).
@@ -366,6 +393,28 @@ get_strv(const cJSON *o, const char *name, bool required, bool urls,
 	return 0;
 }
 
+/*
+ * Fill v (elem bytes an element, room for every element of arr, which
+ * get_array() has bounded) from the elements of arr with from().
+ * *filled counts the elements filled, on failure those before the bad
+ * one, so that the owner's free function releases exactly what was
+ * allocated. arr may be NULL: nothing to fill.
+ */
+static int
+each_object(const cJSON *arr, void *v, size_t elem, from_fn from,
+	    size_t *filled)
+{
+	unsigned char *p = v;
+	size_t i = 0;
+	int r = 0;
+
+	for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next, i++)
+		if ((r = from(e, p + i * elem)) != 0)
+			break;
+	*filled = i;
+	return r;
+}
+
 /* ---- statuses ---------------------------------------------------------- */
 
 static const char *const status_names[] = {
@@ -457,45 +506,45 @@ get_profiles(const cJSON *meta, struct acme_directory *d)
 	return 0;
 }
 
-int
-acme_directory_parse(const char *body, size_t len, struct acme_directory *out)
+static int
+directory_from(const cJSON *o, void *out)
 {
+	struct acme_directory *d = out;
 	const cJSON *meta;
-	cJSON *root;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	if ((r = get_url(root, "newNonce", true, &out->new_nonce)) ||
-	    (r = get_url(root, "newAccount", true, &out->new_account)) ||
-	    (r = get_url(root, "newOrder", true, &out->new_order)) ||
-	    (r = get_url(root, "revokeCert", false, &out->revoke_cert)) ||
-	    (r = get_url(root, "keyChange", false, &out->key_change)) ||
-	    (r = get_url(root, "newAuthz", false, &out->new_authz)) ||
-	    (r = get_url(root, "renewalInfo", false, &out->renewal_info)))
+	if ((r = get_url(o, "newNonce", true, &d->new_nonce)) ||
+	    (r = get_url(o, "newAccount", true, &d->new_account)) ||
+	    (r = get_url(o, "newOrder", true, &d->new_order)) ||
+	    (r = get_url(o, "revokeCert", false, &d->revoke_cert)) ||
+	    (r = get_url(o, "keyChange", false, &d->key_change)) ||
+	    (r = get_url(o, "newAuthz", false, &d->new_authz)) ||
+	    (r = get_url(o, "renewalInfo", false, &d->renewal_info)))
 		goto fail;
-	meta = member(root, "meta");
+	meta = member(o, "meta");
 	if (meta) {
 		if (!cJSON_IsObject(meta)) {
 			r = AD_EMALF;
 			goto fail;
 		}
 		if ((r = get_meta_link(meta, "termsOfService",
-				       &out->terms_of_service)) ||
-		    (r = get_meta_link(meta, "website", &out->website)) ||
+				       &d->terms_of_service)) ||
+		    (r = get_meta_link(meta, "website", &d->website)) ||
 		    (r = get_bool(meta, "externalAccountRequired",
-				  &out->eab_required)) ||
-		    (r = get_profiles(meta, out)))
+				  &d->eab_required)) ||
+		    (r = get_profiles(meta, d)))
 			goto fail;
 	}
-	cJSON_Delete(root);
 	return 0;
 fail:
-	cJSON_Delete(root);
-	acme_directory_free(out);
+	acme_directory_free(d);
 	return r;
+}
+
+int
+acme_directory_parse(const char *body, size_t len, struct acme_directory *out)
+{
+	return parse_into(body, len, out, sizeof(*out), directory_from);
 }
 
 void
@@ -569,8 +618,9 @@ concat(const char *const *parts, size_t n)
  * member types are AD_EMALF like everywhere else.
  */
 static int
-subproblem_line(const cJSON *o, char **out)
+subproblem_line(const cJSON *o, void *line)
 {
+	char **out = line;
 	const cJSON *id;
 	char *type = NULL, *detail = NULL, *value = NULL;
 	int r;
@@ -629,13 +679,14 @@ get_http_status(const cJSON *o, int *out)
 	return 0;
 }
 
-/* Problem document from an already parsed object (also order/challenge
- * "error" members). On error *p is zeroed. */
+/* Problem document (struct acme_problem) from an already parsed object
+ * (also order/challenge "error" members). On error it is zeroed. */
 static int
-problem_from(const cJSON *o, struct acme_problem *p)
+problem_from(const cJSON *o, void *out)
 {
+	struct acme_problem *p = out;
 	const cJSON *subs;
-	size_t n, i = 0;
+	size_t n;
 	int r;
 
 	memset(p, 0, sizeof(*p));
@@ -646,36 +697,39 @@ problem_from(const cJSON *o, struct acme_problem *p)
 	    (r = get_http_status(o, &p->status)) ||
 	    (r = get_array(o, "subproblems", false, &subs, &n)))
 		goto fail;
-	if (n > 0) {
-		p->sub = xcalloc(n + 1, sizeof(*p->sub));
-		for (const cJSON *e = subs->child; e; e = e->next, i++) {
-			r = subproblem_line(e, &p->sub[i]);
-			if (r != 0) {
-				p->nsub = i;
-				goto fail;
-			}
-		}
-		p->nsub = n;
-	}
+	/* NULL-terminated like every string vector here */
+	p->sub = n ? xcalloc(n + 1, sizeof(*p->sub)) : NULL;
+	if ((r = each_object(subs, p->sub, sizeof(*p->sub), subproblem_line,
+			     &p->nsub)))
+		goto fail;
 	return 0;
 fail:
 	acme_problem_free(p);
 	return r;
 }
 
+/*
+ * Optional "error" member of an order or a challenge (RFC 8555 §7.1.3,
+ * §7.1.4): a problem document; *has tells whether there was one.
+ */
+static int
+get_error(const cJSON *o, struct acme_problem *p, bool *has)
+{
+	const cJSON *m = member(o, "error");
+	int r;
+
+	*has = false;
+	if (!m)
+		return 0;
+	r = problem_from(m, p);
+	*has = r == 0;
+	return r;
+}
+
 int
 acme_problem_parse(const char *body, size_t len, struct acme_problem *out)
 {
-	cJSON *root;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	r = problem_from(root, out);
-	cJSON_Delete(root);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), problem_from);
 }
 
 void
@@ -820,25 +874,26 @@ acme_problem_summary(const struct acme_problem *p, char *out, size_t cap)
 
 /* ---- account (RFC 8555 §7.1.2) --------------------------------------- */
 
+static int
+account_from(const cJSON *o, void *out)
+{
+	struct acme_account *a = out;
+	int r;
+
+	/* contact entries are mailto: URIs (§7.3), not fetched: any string;
+	 * "orders" is a URL we may fetch. Boulder omits "orders". */
+	if ((r = get_str(o, "status", true, &a->status)) ||
+	    (r = get_strv(o, "contact", false, false, &a->contact,
+			  &a->ncontact)) ||
+	    (r = get_url(o, "orders", false, &a->orders)))
+		acme_account_free(a);
+	return r;
+}
+
 int
 acme_account_parse(const char *body, size_t len, struct acme_account *out)
 {
-	cJSON *root;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	/* contact entries are mailto: URIs (§7.3), not fetched: any string;
-	 * "orders" is a URL we may fetch. Boulder omits "orders". */
-	if ((r = get_str(root, "status", true, &out->status)) ||
-	    (r = get_strv(root, "contact", false, false, &out->contact,
-			  &out->ncontact)) ||
-	    (r = get_url(root, "orders", false, &out->orders)))
-		acme_account_free(out);
-	cJSON_Delete(root);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), account_from);
 }
 
 void
@@ -856,8 +911,9 @@ acme_account_free(struct acme_account *a)
 
 /* {"type": "dns", "value": "example.com"} (§9.7.7); both required. */
 static int
-ident_from(const cJSON *o, struct acme_ident *id)
+ident_from(const cJSON *o, void *out)
 {
+	struct acme_ident *id = out;
 	int r;
 
 	memset(id, 0, sizeof(*id));
@@ -883,52 +939,41 @@ idents_free(struct acme_ident *v, size_t n)
 	free(v);
 }
 
+static int
+order_from(const cJSON *o, void *out)
+{
+	struct acme_order *ord = out;
+	const cJSON *ids;
+	size_t n;
+	int r;
+
+	if ((r = get_status(o, true, &ord->status)) ||
+	    (r = get_time(o, "expires", false, &ord->expires)) ||
+	    (r = get_array(o, "identifiers", true, &ids, &n)))
+		goto fail;
+	ord->idents = n ? xcalloc(n, sizeof(*ord->idents)) : NULL;
+	if ((r = each_object(ids, ord->idents, sizeof(*ord->idents), ident_from,
+			     &ord->nidents)))
+		goto fail;
+	/* "authorizations" is required but empty for an order whose authzs
+	 * were all reused (§7.1.3); "certificate" only once valid. */
+	if ((r = get_strv(o, "authorizations", true, true, &ord->authzs,
+			  &ord->nauthzs)) ||
+	    (r = get_url(o, "finalize", true, &ord->finalize)) ||
+	    (r = get_url(o, "certificate", false, &ord->certificate)) ||
+	    (r = get_str(o, "profile", false, &ord->profile)) ||
+	    (r = get_error(o, &ord->error, &ord->has_error)))
+		goto fail;
+	return 0;
+fail:
+	acme_order_free(ord);
+	return r;
+}
+
 int
 acme_order_parse(const char *body, size_t len, struct acme_order *out)
 {
-	const cJSON *ids, *err;
-	cJSON *root;
-	size_t n, i = 0;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	if ((r = get_status(root, true, &out->status)) ||
-	    (r = get_time(root, "expires", false, &out->expires)) ||
-	    (r = get_array(root, "identifiers", true, &ids, &n)))
-		goto fail;
-	if (n > 0) {
-		out->idents = xcalloc(n, sizeof(*out->idents));
-		for (const cJSON *e = ids->child; e; e = e->next, i++) {
-			if ((r = ident_from(e, &out->idents[i])) != 0) {
-				out->nidents = i;
-				goto fail;
-			}
-		}
-		out->nidents = n;
-	}
-	/* "authorizations" is required but empty for an order whose authzs
-	 * were all reused (§7.1.3); "certificate" only once valid. */
-	if ((r = get_strv(root, "authorizations", true, true, &out->authzs,
-			  &out->nauthzs)) ||
-	    (r = get_url(root, "finalize", true, &out->finalize)) ||
-	    (r = get_url(root, "certificate", false, &out->certificate)) ||
-	    (r = get_str(root, "profile", false, &out->profile)))
-		goto fail;
-	err = member(root, "error");
-	if (err) {
-		if ((r = problem_from(err, &out->error)) != 0)
-			goto fail;
-		out->has_error = true;
-	}
-	cJSON_Delete(root);
-	return 0;
-fail:
-	cJSON_Delete(root);
-	acme_order_free(out);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), order_from);
 }
 
 void
@@ -969,9 +1014,9 @@ token_ok(const char *t)
  * authorization unusable.
  */
 static int
-challenge_from(const cJSON *o, struct acme_challenge *c)
+challenge_from(const cJSON *o, void *out)
 {
-	const cJSON *err;
+	struct acme_challenge *c = out;
 	bool strict;
 	int r;
 
@@ -993,9 +1038,7 @@ challenge_from(const cJSON *o, struct acme_challenge *c)
 			c->status = ACME_ST_UNKNOWN;
 		if (get_time(o, "validated", false, &c->validated) != 0)
 			c->validated = 0;
-		err = member(o, "error");
-		if (err && problem_from(err, &c->error) == 0)
-			c->has_error = true;
+		(void)get_error(o, &c->error, &c->has_error);
 		return 0;
 	}
 	if ((r = get_url(o, "url", true, &c->url)) ||
@@ -1007,12 +1050,8 @@ challenge_from(const cJSON *o, struct acme_challenge *c)
 		r = AD_EMALF;
 		goto fail;
 	}
-	err = member(o, "error");
-	if (err) {
-		if ((r = problem_from(err, &c->error)) != 0)
-			goto fail;
-		c->has_error = true;
-	}
+	if ((r = get_error(o, &c->error, &c->has_error)))
+		goto fail;
 	return 0;
 fail:
 	acme_challenge_free(c);
@@ -1022,16 +1061,7 @@ fail:
 int
 acme_challenge_parse(const char *body, size_t len, struct acme_challenge *out)
 {
-	cJSON *root;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	r = challenge_from(root, out);
-	cJSON_Delete(root);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), challenge_from);
 }
 
 void
@@ -1046,46 +1076,35 @@ acme_challenge_free(struct acme_challenge *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static int
+authz_from(const cJSON *o, void *out)
+{
+	struct acme_authz *a = out;
+	const cJSON *chs;
+	size_t n;
+	int r;
+
+	/* the identifier is required: ident_from() refuses a missing one */
+	if ((r = ident_from(member(o, "identifier"), &a->ident)) ||
+	    (r = get_status(o, true, &a->status)) ||
+	    (r = get_time(o, "expires", false, &a->expires)) ||
+	    (r = get_bool(o, "wildcard", &a->wildcard)) ||
+	    (r = get_array(o, "challenges", true, &chs, &n)))
+		goto fail;
+	a->challenges = n ? xcalloc(n, sizeof(*a->challenges)) : NULL;
+	if ((r = each_object(chs, a->challenges, sizeof(*a->challenges),
+			     challenge_from, &a->nchallenges)))
+		goto fail;
+	return 0;
+fail:
+	acme_authz_free(a);
+	return r;
+}
+
 int
 acme_authz_parse(const char *body, size_t len, struct acme_authz *out)
 {
-	const cJSON *chs, *id;
-	cJSON *root;
-	size_t n, i = 0;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	id = member(root, "identifier");
-	if (!id) {
-		r = AD_EMALF;
-		goto fail;
-	}
-	if ((r = ident_from(id, &out->ident)) ||
-	    (r = get_status(root, true, &out->status)) ||
-	    (r = get_time(root, "expires", false, &out->expires)) ||
-	    (r = get_bool(root, "wildcard", &out->wildcard)) ||
-	    (r = get_array(root, "challenges", true, &chs, &n)))
-		goto fail;
-	if (n > 0) {
-		out->challenges = xcalloc(n, sizeof(*out->challenges));
-		for (const cJSON *e = chs->child; e; e = e->next, i++) {
-			r = challenge_from(e, &out->challenges[i]);
-			if (r != 0) {
-				out->nchallenges = i;
-				goto fail;
-			}
-		}
-		out->nchallenges = n;
-	}
-	cJSON_Delete(root);
-	return 0;
-fail:
-	cJSON_Delete(root);
-	acme_authz_free(out);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), authz_from);
 }
 
 void
@@ -1117,39 +1136,36 @@ acme_authz_dns01(const struct acme_authz *a)
 
 /* ---- renewalInfo (RFC 9773 §4.2) ------------------------------------- */
 
+static int
+renewal_info_from(const cJSON *o, void *out)
+{
+	struct acme_renewal_info *ri = out;
+	const cJSON *w = member(o, "suggestedWindow");
+	int r;
+
+	if (!cJSON_IsObject(w))
+		return AD_EMALF;
+	if ((r = get_time(w, "start", true, &ri->start)) ||
+	    (r = get_time(w, "end", true, &ri->end)) ||
+	    (r = get_url(o, "explanationURL", false, &ri->explanation_url)))
+		goto fail;
+	/* §4.2: "end" MUST be after "start"; equal is harmless, so only a
+	 * reversed window is refused. */
+	if (ri->start > ri->end) {
+		r = AD_EMALF;
+		goto fail;
+	}
+	return 0;
+fail:
+	acme_renewal_info_free(ri);
+	return r;
+}
+
 int
 acme_renewal_info_parse(const char *body, size_t len,
 			struct acme_renewal_info *out)
 {
-	const cJSON *w;
-	cJSON *root;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = parse_object(body, len, &root);
-	if (r != 0)
-		return r;
-	w = member(root, "suggestedWindow");
-	if (!cJSON_IsObject(w)) {
-		r = AD_EMALF;
-		goto fail;
-	}
-	if ((r = get_time(w, "start", true, &out->start)) ||
-	    (r = get_time(w, "end", true, &out->end)) ||
-	    (r = get_url(root, "explanationURL", false, &out->explanation_url)))
-		goto fail;
-	/* §4.2: "end" MUST be after "start"; equal is harmless, so only a
-	 * reversed window is refused. */
-	if (out->start > out->end) {
-		r = AD_EMALF;
-		goto fail;
-	}
-	cJSON_Delete(root);
-	return 0;
-fail:
-	cJSON_Delete(root);
-	acme_renewal_info_free(out);
-	return r;
+	return parse_into(body, len, out, sizeof(*out), renewal_info_from);
 }
 
 void

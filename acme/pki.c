@@ -3,14 +3,14 @@
  * Keys, CSRs and certificates for the ACME engine, on OpenSSL 3's EVP and
  * provider parameter APIs only (no RSA_/EC_KEY_ calls). This file owns key
  * generation and PEM round trips, the JWK of a public key and its RFC 7638
- * thumbprint, the dns-01 key authorization digest, CSR creation and the
- * checking of user-supplied CSRs, and the parsing of issued chains (leaf
- * facts, TLSA data, the RFC 9773 ARI identifier). It must stay pure: no
- * I/O other than memory BIOs, no logging, no clock, and private key bytes
- * are cleansed before their memory is released. Everything read from a CA
- * or a user is treated as hostile: lengths are checked before use and the
- * OpenSSL error queue is cleared on every failure path so one bad input
- * cannot leak stale errors into the next call.
+ * thumbprint, the dns-01 key authorization digest, the syntax of
+ * certificate names, CSR creation and the checking of user-supplied CSRs, and
+ * the parsing of issued chains (leaf facts, TLSA data, the RFC 9773 ARI
+ * identifier). It must stay pure: no I/O other than memory BIOs, no logging, no
+ * clock, and private key bytes are cleansed before their memory is released.
+ * Everything read from a CA or a user is treated as hostile: lengths are
+ * checked before use and the OpenSSL error queue is cleared on every failure
+ * path so one bad input cannot leak stale errors into the next call.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -295,25 +295,6 @@ acme_key_alg(EVP_PKEY *key)
 	}
 }
 
-/*
- * The public JWK members as base64url/plain strings, in the lexicographic
- * order RFC 7638 §3.2 requires for the thumbprint: EC {crv, kty, x, y},
- * RSA {e, kty, n}. m[i][0] is the member name, m[i][1] a malloc'd value.
- */
-struct jwk_members {
-	size_t n;
-	const char *name[4];
-	char *value[4];
-};
-
-static void
-jwk_members_free(struct jwk_members *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->value[i]);
-	m->n = 0;
-}
-
 /* base64url of a non-negative BIGNUM; pad > 0 left-pads to that many
  * bytes (EC coordinates, RFC 7518 §6.2.1.2), pad == 0 uses the minimal
  * big-endian form (RSA n and e, RFC 7518 §6.3.1.1). */
@@ -338,140 +319,100 @@ bn_b64url(const BIGNUM *bn, int pad)
 	return s;
 }
 
-static void
-jwk_add(struct jwk_members *m, const char *name, char *value)
+/* A new object of string members from kv = {name, value, name, value...},
+ * in that order; NULL on allocation failure. */
+static cJSON *
+string_object(const char *const *kv, size_t n)
 {
-	m->name[m->n] = name;
-	m->value[m->n] = value;
-	m->n++;
-}
+	cJSON *obj = cJSON_CreateObject();
 
-static int
-jwk_get_members(EVP_PKEY *key, struct jwk_members *m)
-{
-	BIGNUM *a = NULL, *b = NULL;
-	char *sa = NULL, *sb = NULL;
-	enum acme_keytype t;
-	int rc;
-
-	m->n = 0;
-	rc = acme_key_type(key, &t);
-	if (rc != 0)
-		return rc;
-	if (t == ACME_KEY_EC256 || t == ACME_KEY_EC384) {
-		int fs = t == ACME_KEY_EC256 ? 32 : 48;
-
-		if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &a) !=
-			1 ||
-		    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &b) !=
-			1)
-			goto crypto;
-		sa = bn_b64url(a, fs);
-		sb = bn_b64url(b, fs);
-		if (sa == NULL || sb == NULL)
-			goto crypto;
-		jwk_add(m, "crv",
-			xstrdup(t == ACME_KEY_EC256 ? "P-256" : "P-384"));
-		jwk_add(m, "kty", xstrdup("EC"));
-		jwk_add(m, "x", sa);
-		jwk_add(m, "y", sb);
-	} else {
-		if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &a) !=
-			1 ||
-		    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &b) != 1)
-			goto crypto;
-		sa = bn_b64url(a, 0);
-		sb = bn_b64url(b, 0);
-		if (sa == NULL || sb == NULL)
-			goto crypto;
-		jwk_add(m, "e", sa);
-		jwk_add(m, "kty", xstrdup("RSA"));
-		jwk_add(m, "n", sb);
+	for (size_t i = 0; obj != NULL && i + 1 < n; i += 2) {
+		if (cJSON_AddStringToObject(obj, kv[i], kv[i + 1]) == NULL) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
 	}
-	BN_free(a);
-	BN_free(b);
-	return 0;
-crypto:
-	free(sa);
-	free(sb);
-	BN_free(a);
-	BN_free(b);
-	return ossl_fail(AD_ECRYPTO);
+	return obj;
 }
 
+/*
+ * The members are added in the lexicographic order RFC 7638 §3.2 requires
+ * for the thumbprint, EC {crv, kty, x, y} and RSA {e, kty, n}, and cJSON
+ * keeps insertion order: the object prints in canonical form as it is.
+ */
 int
 acme_jwk(EVP_PKEY *key, struct cJSON **out)
 {
-	struct jwk_members m;
+	BIGNUM *a = NULL, *b = NULL;
+	char *sa = NULL, *sb = NULL;
+	const char *pa, *pb;
+	enum acme_keytype t;
 	cJSON *obj;
-	int rc;
+	bool ec;
+	int rc, pad;
 
 	if (key == NULL || out == NULL)
 		return AD_EINVAL;
 	*out = NULL;
-	rc = jwk_get_members(key, &m);
+	rc = acme_key_type(key, &t);
 	if (rc != 0)
 		return rc;
-	obj = cJSON_CreateObject();
-	if (obj == NULL) {
-		jwk_members_free(&m);
-		return AD_ENOMEM;
+	/* the two numbers of the key: EC x, y (field-sized) or RSA e, n */
+	ec = t == ACME_KEY_EC256 || t == ACME_KEY_EC384;
+	pa = ec ? OSSL_PKEY_PARAM_EC_PUB_X : OSSL_PKEY_PARAM_RSA_E;
+	pb = ec ? OSSL_PKEY_PARAM_EC_PUB_Y : OSSL_PKEY_PARAM_RSA_N;
+	pad = !ec ? 0 : t == ACME_KEY_EC256 ? 32 : 48;
+	rc = AD_ECRYPTO;
+	if (EVP_PKEY_get_bn_param(key, pa, &a) != 1 ||
+	    EVP_PKEY_get_bn_param(key, pb, &b) != 1)
+		goto out;
+	sa = bn_b64url(a, pad);
+	sb = bn_b64url(b, pad);
+	if (sa == NULL || sb == NULL)
+		goto out;
+	rc = AD_ENOMEM;
+	if (ec) {
+		const char *crv = t == ACME_KEY_EC256 ? "P-256" : "P-384";
+		const char *kv[] = {"crv", crv, "kty", "EC", "x", sa, "y", sb};
+		obj = string_object(kv, AD_ARRAY_SIZE(kv));
+	} else {
+		const char *kv[] = {"e", sa, "kty", "RSA", "n", sb};
+		obj = string_object(kv, AD_ARRAY_SIZE(kv));
 	}
-	/* cJSON keeps insertion order, so this is already lexicographic */
-	for (size_t i = 0; i < m.n; i++) {
-		if (cJSON_AddStringToObject(obj, m.name[i], m.value[i]) ==
-		    NULL) {
-			cJSON_Delete(obj);
-			jwk_members_free(&m);
-			return AD_ENOMEM;
-		}
-	}
-	jwk_members_free(&m);
+	if (obj == NULL)
+		goto out;
 	*out = obj;
-	return 0;
+	rc = 0;
+out:
+	free(sa);
+	free(sb);
+	BN_free(a);
+	BN_free(b);
+	return rc == AD_ECRYPTO ? ossl_fail(rc) : rc;
 }
 
 int
 acme_jwk_thumbprint(EVP_PKEY *key, char out[ACME_THUMB_LEN + 1])
 {
-	struct jwk_members m;
 	uint8_t digest[32];
-	size_t len = 2, off = 0;
+	cJSON *jwk;
 	char *json;
 	int rc;
 
 	if (key == NULL || out == NULL)
 		return AD_EINVAL;
-	rc = jwk_get_members(key, &m);
+	rc = acme_jwk(key, &jwk);
 	if (rc != 0)
 		return rc;
-	/* RFC 7638 §3: {"name":"value",...} with the required members only,
-	 * sorted, no whitespace. The values are base64url or fixed names,
-	 * so no JSON escaping is ever needed. */
-	for (size_t i = 0; i < m.n; i++)
-		len += strlen(m.name[i]) + strlen(m.value[i]) + 6;
-	json = xmalloc(len + 1);
-	json[off++] = '{';
-	for (size_t i = 0; i < m.n; i++) {
-		size_t nl = strlen(m.name[i]), vl = strlen(m.value[i]);
-
-		if (i > 0)
-			json[off++] = ',';
-		json[off++] = '"';
-		memcpy(json + off, m.name[i], nl);
-		off += nl;
-		json[off++] = '"';
-		json[off++] = ':';
-		json[off++] = '"';
-		memcpy(json + off, m.value[i], vl);
-		off += vl;
-		json[off++] = '"';
-	}
-	json[off++] = '}';
-	json[off] = '\0';
-	jwk_members_free(&m);
-	rc = sha256(json, off, digest);
-	free(json);
+	/* RFC 7638 §3: the required members only, sorted, no whitespace:
+	 * what cJSON prints of acme_jwk()'s object. The values are
+	 * base64url or fixed names, so no JSON escaping ever happens. */
+	json = cJSON_PrintUnformatted(jwk);
+	cJSON_Delete(jwk);
+	if (json == NULL)
+		return AD_ENOMEM;
+	rc = sha256(json, strlen(json), digest);
+	cJSON_free(json);
 	if (rc != 0)
 		return rc;
 	ad_b64url_encode(digest, sizeof(digest), out);
@@ -516,8 +457,47 @@ acme_dns01_value(const char *token, const char *thumb,
 	return 0;
 }
 
+/* One host name label: 1..63 of [a-z0-9-], no '-' at either end (RFC 1123
+ * §2.1, lower case only). */
+static bool
+label_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool
+acme_name_valid(const char *name, size_t len)
+{
+	size_t start;
+
+	if (name == NULL || len == 0 || len > PKI_MAX_NAME_LEN)
+		return false;
+	/* RFC 8555 §7.1.3: a wildcard only as the whole leftmost label */
+	start = len >= 2 && name[0] == '*' && name[1] == '.' ? 2 : 0;
+	if (start == len)
+		return false;
+	for (size_t i = start; i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		if (!label_ok(name + start, i - start))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
 /* A name we are willing to put in, or take out of, a CSR: 1..253 bytes
- * of printable ASCII without spaces (the CA checks the finer DNS rules). */
+ * of printable ASCII without spaces (the CA checks the finer DNS rules;
+ * a user CSR may name what our own names refuse, e.g. upper case). */
 static bool
 name_ok(const char *s, size_t len)
 {

@@ -2,7 +2,8 @@
 /*
  * Keys, CSRs and certificates for the ACME engine (OpenSSL 3 only): key
  * generation and PEM round trips, the JWK of a public key and its RFC 7638
- * thumbprint, CSR creation and inspection, parsing of an issued chain
+ * thumbprint, the syntax of certificate names (shared with the REST API's
+ * parser), CSR creation and inspection, parsing of an issued chain
  * (validity, serial, names, issuers), TLSA association data and the
  * RFC 9773 (ARI) certificate identifier. Pure: no I/O, no logging, no
  * clock. Private key material is cleansed before it is freed.
@@ -29,6 +30,16 @@ enum acme_keytype {
 /* "ec256" ... "rsa4096" <-> enum. parse: 0 or AD_EINVAL. */
 int acme_keytype_parse(const char *s, enum acme_keytype *out);
 const char *acme_keytype_name(enum acme_keytype t);
+
+/*
+ * A certificate name as the engine manages it (RFC 8555 §7.1.3, §7.1.4):
+ * lower-case LDH host name labels of 1..63 bytes (RFC 1123 §2.1), at most
+ * 253 bytes in all (no trailing dot), optionally "*." as the whole
+ * leftmost label. Reads len bytes of name (no NUL needed); NULL is not a
+ * name. Callers lower-case first. Policy beyond syntax (the REST API's
+ * "registered names only") is the caller's.
+ */
+bool acme_name_valid(const char *name, size_t len);
 
 /* Generate a key. *out: caller frees with EVP_PKEY_free. 0 or AD_ECRYPTO. */
 int acme_key_generate(enum acme_keytype t, EVP_PKEY **out);

@@ -326,6 +326,12 @@ $CURL "https://127.0.0.1:$MGMT_PORT/intermediates/0" > "$RUN/pebble-int.pem"
 printf '\n$ openssl verify -CAfile pebble-root.pem -untrusted pebble-int.pem fullchain.pem\n'
 openssl verify -CAfile "$RUN/pebble-root.pem" -untrusted "$RUN/pebble-int.pem" \
 	"$RUN/fullchain.pem" | sed 's/^/  /' || die "the certificate does not verify"
+# the files are written off the event loop right after "valid"
+i=0
+while [ $i -lt 100 ] && [ ! -e "$RUN/certs/$ID/cert.pem" ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
 printf '\n$ ls -l %s/certs/*/\n' "$RUN"
 ls -l "$RUN"/certs/*/ | sed 's/^/  /'
 

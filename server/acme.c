@@ -53,6 +53,19 @@ struct guard {
 	unsigned refs;
 };
 
+/* An account operation the CLI queued (acme_requests): applied one at a
+ * time, since the engine runs one account request at a time. */
+enum acct_kind { AOP_NONE = 0, AOP_KEY_CHANGE, AOP_DEACTIVATE, AOP_CONTACT };
+#define ACCT_ARG_MAX 255 /* a key type, or an email (engine: 254) */
+#define ACCT_OPS_MAX 16	 /* waiting; more are refused (logged) */
+#define ACCT_OP_TIMEOUT_MS (10 * 60 * 1000) /* no outcome: give up */
+
+struct acct_op {
+	enum acct_kind kind;
+	int64_t seq; /* the CLI request, for the log */
+	char arg[ACCT_ARG_MAX + 1];
+};
+
 /* What we remember of each domain beside the engine's copy: the last
  * status seen (for the counters and the issued/renewed distinction). */
 struct known {
@@ -84,6 +97,30 @@ struct srv_acme {
 	struct known *known;
 	size_t nknown, capknown;
 	uint64_t issued, failed;
+
+	/* registrations the CLI created ("register" requests) */
+	srv_acme_reg_loader reg_load;
+	void *reg_load_arg;
+
+	/* account operations: waiting, and the one in flight (kind NONE if
+	 * none) with what is needed to see its outcome */
+	struct acct_op ops[ACCT_OPS_MAX];
+	size_t nops;
+	struct acct_op cur;
+	uint64_t cur_started_ms;
+	char cur_thumb[ACME_THUMB_LEN + 1]; /* account key at its start */
+	char *cur_err;			    /* engine error at its start */
+	const char *cur_err_ptr;
+	uint64_t cur_http; /* contact: id of its POST to the account URL */
+
+	char *contact;	/* set through the CLI ("" = none); NULL: the
+			   configured [acme] email */
+
+	/* output files: written on the thread pool, one job at a time, in
+	 * order (a renewal's files never overtake the revocation hook) */
+	struct filejob *fj_head, *fj_tail;
+	bool fj_running;
+	char *last_err; /* account error last seen (stored in the row) */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -280,13 +317,19 @@ rfc3339(int64_t t, char out[32])
 /* ---- the engine's timer -------------------------------------------------- */
 
 static void on_tick(uv_timer_t *t);
+static void account_watch(struct srv_acme *a);
+static int account_store(struct srv_acme *a,
+			 const struct acme_account_state *acct);
+static void acct_op_finish(struct srv_acme *a);
 
-/* After EVERY call into the engine: sleep until it wants to run again. */
+/* After EVERY call into the engine: look at what it did to the account,
+ * then sleep until it wants to run again. */
 static void
 rearm(struct srv_acme *a)
 {
 	if (!a->engine)
 		return;
+	account_watch(a);
 	uint64_t w = acme_engine_next_wakeup(a->engine);
 	if (w == UINT64_MAX) {
 		uv_timer_stop(&a->tick);
@@ -462,14 +505,22 @@ save_domain(struct srv_acme *a, const struct acme_domain *d, const char *what)
 	}
 }
 
+/* The account row: the engine's state, plus what only the glue knows -
+ * the contact set through the CLI (the engine keeps none) and the last
+ * account error, for `acmedns account show` / `domains show`. */
 static char *
-account_json(const struct acme_account_state *acct)
+account_json(const struct acme_account_state *acct, const char *contact,
+	     const char *error)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *s;
 
 	if (!j)
 		return NULL;
+	if (contact)
+		cJSON_AddStringToObject(j, "contact", contact);
+	if (error)
+		cJSON_AddStringToObject(j, "error", error);
 	if (acct->key_pem)
 		cJSON_AddStringToObject(j, "key_pem", acct->key_pem);
 	if (acct->url)
@@ -494,9 +545,11 @@ json_str_dup(const cJSON *j, const char *key, size_t max)
 	return xstrdup(v->valuestring);
 }
 
-/* The stored account JSON -> state. AD_EMALF without a key. */
+/* The stored account JSON -> state (and the stored contact, malloc'd or
+ * NULL, when contact is not NULL). AD_EMALF without a key. */
 static int
-account_parse(const char *text, struct acme_account_state *out)
+account_parse(const char *text, struct acme_account_state *out,
+	      char **contact)
 {
 	cJSON *j = cJSON_Parse(text);
 
@@ -509,9 +562,15 @@ account_parse(const char *text, struct acme_account_state *out)
 	out->url = json_str_dup(j, "url", 4096);
 	out->directory = json_str_dup(j, "directory", 4096);
 	out->status = json_str_dup(j, "status", 64);
+	if (contact)
+		*contact = json_str_dup(j, "contact", ACCT_ARG_MAX);
 	json_cleanse_delete(j);
 	if (!out->key_pem) {
 		acme_account_state_clear(out);
+		if (contact) {
+			free(*contact);
+			*contact = NULL;
+		}
 		return AD_EMALF;
 	}
 	return 0;
@@ -632,6 +691,16 @@ on_http_done(void *arg, uint64_t id, const struct acme_http_resp *resp)
 
 	/* srv_acme_http_free drops pending completions, so a is alive */
 	acme_engine_http_done(a->engine, id, resp);
+	if (a->cur.kind == AOP_CONTACT && a->cur_http == id &&
+	    resp->status >= 200 && resp->status < 300) {
+		free(a->contact);
+		a->contact = xstrdup(a->cur.arg);
+		ad_info("acme", "request %lld: account contact set to %s",
+			(long long)a->cur.seq,
+			a->cur.arg[0] ? a->cur.arg : "(none)");
+		account_store(a, acme_engine_account(a->engine));
+		acct_op_finish(a);
+	}
 	rearm(a);
 }
 
@@ -640,6 +709,15 @@ op_http(void *ctx, const struct acme_http_req *req)
 {
 	struct srv_acme *a = ctx;
 
+	/* a contact update is a POST to the account URL (RFC 8555 §7.3.2)
+	 * and the engine says nothing when it succeeds: watch its answer
+	 * (the latest attempt: badNonce retries send it again) */
+	if (a->cur.kind == AOP_CONTACT && strcmp(req->method, "POST") == 0) {
+		const struct acme_account_state *acct =
+		    acme_engine_account(a->engine);
+		if (acct && acct->url && strcmp(req->url, acct->url) == 0)
+			a->cur_http = req->id;
+	}
 	return srv_acme_http_start(a->http, req, on_http_done, a);
 }
 
@@ -713,11 +791,13 @@ op_domain_changed(void *ctx, const struct acme_domain *d)
 	tlsa_sync(a, d, false);
 }
 
-static void
-op_account_changed(void *ctx, const struct acme_account_state *acct)
+/* Write the account row (acct: the engine's state, borrowed) with the
+ * glue's contact and the engine's current error. 0 or an AD_E* code. */
+static int
+account_store(struct srv_acme *a, const struct acme_account_state *acct)
 {
-	struct srv_acme *a = ctx;
-	char *s = account_json(acct);
+	const char *err = a->engine ? acme_engine_error(a->engine) : NULL;
+	char *s = account_json(acct, a->contact, err);
 	struct logctx *l = logctx_new("account", "");
 	int r = s ? srv_store_account_put(a->store, s, on_logged_commit, l)
 		  : AD_ENOMEM;
@@ -726,11 +806,257 @@ op_account_changed(void *ctx, const struct acme_account_state *acct)
 		ad_err("acme", "store: account save failed: %s",
 		       ad_strerror(r));
 		free(l);
-	} else
+	}
+	secret_free(s);
+	return r;
+}
+
+/* RFC 7638 thumbprint of a PEM key ("" if it does not parse): what the
+ * log and `acmedns account show` name a key by (never the key). */
+static void
+key_thumb(const char *pem, char out[ACME_THUMB_LEN + 1])
+{
+	EVP_PKEY *k = NULL;
+
+	out[0] = '\0';
+	if (pem && acme_key_from_pem(pem, strlen(pem), &k) == 0 &&
+	    acme_jwk_thumbprint(k, out) != 0)
+		out[0] = '\0';
+	EVP_PKEY_free(k);
+}
+
+static const char *const acct_kind_name[] = {
+    [AOP_NONE] = "none",
+    [AOP_KEY_CHANGE] = "key change",
+    [AOP_DEACTIVATE] = "deactivation",
+    [AOP_CONTACT] = "contact update",
+};
+
+static void
+acct_op_finish(struct srv_acme *a)
+{
+	a->cur.kind = AOP_NONE;
+	a->cur_http = 0;
+	free(a->cur_err);
+	a->cur_err = NULL;
+	a->cur_err_ptr = NULL;
+}
+
+static void
+op_account_changed(void *ctx, const struct acme_account_state *acct)
+{
+	struct srv_acme *a = ctx;
+	char thumb[ACME_THUMB_LEN + 1];
+
+	if (account_store(a, acct) == 0)
 		ad_info("acme", "account %s (%s)",
 			acct->url ? acct->url : "(no url yet)",
 			acct->status ? acct->status : "?");
-	secret_free(s);
+	/* the outcome of a CLI request: the engine reports a rollover only
+	 * once the CA accepted it (RFC 8555 §7.3.5), so the row just
+	 * written holds the key the CA knows */
+	if (a->cur.kind == AOP_KEY_CHANGE) {
+		key_thumb(acct->key_pem, thumb);
+		if (strcmp(thumb, a->cur_thumb) != 0) {
+			ad_info("acme",
+				"request %lld: account key changed (key "
+				"thumbprint %s -> %s)",
+				(long long)a->cur.seq, a->cur_thumb, thumb);
+			acct_op_finish(a);
+		}
+	} else if (a->cur.kind == AOP_DEACTIVATE && acct->status &&
+		   strcmp(acct->status, "deactivated") == 0) {
+		ad_warn("acme",
+			"request %lld: account %s deactivated; no "
+			"certificate can be ordered or renewed with it any "
+			"more",
+			(long long)a->cur.seq, acct->url ? acct->url : "?");
+		acct_op_finish(a);
+	}
+}
+
+/*
+ * Output files leave the loop thread: a version is about nine fsync()s,
+ * milliseconds each on a busy disk, and DNS answers from this thread
+ * (docs/PERFORMANCE.md measured 70-350 ms stalls with the writes inline).
+ * Jobs run one at a time in FIFO order; the hooks and the API's TLS reload
+ * run back on the loop once the files are in place.
+ */
+enum fj_kind { FJ_WRITE, FJ_REMOVE, FJ_HOOKS };
+
+struct filejob {
+	struct filejob *next;
+	uv_work_t work;
+	struct guard *g;
+	enum fj_kind kind;
+	char *certs_dir;
+	struct acme_domain d; /* deep copy: the engine's may change */
+	char event[16];
+	int64_t now;
+	bool api; /* the API's own certificate */
+	/* results (worker) */
+	int rc;
+	char err[256];
+	char *dir;
+};
+
+static void fj_next(struct srv_acme *a);
+
+static void
+fj_free(struct filejob *j)
+{
+	guard_unref(j->g);
+	free(j->certs_dir);
+	acme_domain_clear(&j->d); /* cleanses the key */
+	free(j->dir);
+	free(j);
+}
+
+static void
+fj_work(uv_work_t *w)
+{
+	struct filejob *j = w->data;
+
+	switch (j->kind) {
+	case FJ_WRITE:
+		j->rc = srv_certfiles_write(j->certs_dir, j->d.id, j->d.cert_pem,
+					    j->d.csr_pem ? NULL : j->d.key_pem,
+					    j->now, &j->dir, j->err,
+					    sizeof(j->err));
+		break;
+	case FJ_REMOVE:
+		j->rc = srv_certfiles_remove(j->certs_dir, j->d.id);
+		if (j->rc == -ENOENT) /* never issued */
+			j->rc = 0;
+		if (j->rc)
+			snprintf(j->err, sizeof(j->err), "%s",
+				 ad_strerror(j->rc));
+		break;
+	case FJ_HOOKS:
+		break;
+	}
+}
+
+static void
+fj_done(uv_work_t *w, int status)
+{
+	struct filejob *j = w->data;
+	struct srv_acme *a = j->g->a;
+	const struct acme_domain *d = &j->d;
+	char na[32];
+
+	(void)status;
+	if (!a) { /* srv_acme_free ran meanwhile: files are written */
+		fj_free(j);
+		return;
+	}
+	a->fj_running = false;
+	switch (j->kind) {
+	case FJ_WRITE:
+		if (j->rc != 0) {
+			ad_err("acme", "%s: writing the certificate files: %s",
+			       d->id, j->err);
+			break;
+		}
+		rfc3339(d->not_after, na);
+		ad_info("acme", "%s: certificate %s for %s%s (until %s) in %s",
+			d->id, j->event, d->nnames ? d->names[0] : "?",
+			d->nnames > 1 ? " and more" : "", na, j->dir);
+		run_hooks(a, d, j->event, j->dir);
+		if (j->api && a->api_cert) {
+			char cert[4200], key[4200];
+			snprintf(cert, sizeof(cert), "%s/fullchain.pem", j->dir);
+			snprintf(key, sizeof(key), "%s/key.pem", j->dir);
+			a->api_cert(a->api_cert_arg, cert, key);
+		}
+		break;
+	case FJ_REMOVE:
+		if (j->rc != 0)
+			ad_warn("acme", "%s: removing its files: %s", d->id,
+				j->err);
+		break;
+	case FJ_HOOKS: {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", j->certs_dir, d->id);
+		run_hooks(a, d, j->event, path);
+		break;
+	}
+	}
+	fj_free(j);
+	fj_next(a);
+}
+
+static void
+fj_next(struct srv_acme *a)
+{
+	struct filejob *j = a->fj_head;
+
+	if (a->fj_running || !j)
+		return;
+	a->fj_head = j->next;
+	if (!a->fj_head)
+		a->fj_tail = NULL;
+	j->work.data = j;
+	if (uv_queue_work(a->loop, &j->work, fj_work, fj_done) != 0) {
+		/* cannot happen with a live loop; do it here rather than
+		 * lose the files */
+		fj_work(&j->work);
+		a->fj_running = true;
+		fj_done(&j->work, 0);
+		return;
+	}
+	a->fj_running = true;
+}
+
+static void
+fj_push(struct srv_acme *a, enum fj_kind kind, const struct acme_domain *d,
+	const char *event)
+{
+	struct filejob *j = xcalloc(1, sizeof(*j));
+
+	j->g = guard_ref(a->guard);
+	j->kind = kind;
+	j->certs_dir = xstrdup(a->cfg->certs_dir);
+	if (acme_domain_copy(&j->d, d) != 0) {
+		ad_err("acme", "%s: out of memory for its files", d->id);
+		fj_free(j);
+		return;
+	}
+	ad_strlcpy(j->event, event ? event : "", sizeof(j->event));
+	j->now = (int64_t)(ad_now_ms() / 1000);
+	j->api = *a->api_id && strcmp(d->id, a->api_id) == 0;
+	if (a->fj_tail)
+		a->fj_tail->next = j;
+	else
+		a->fj_head = j;
+	a->fj_tail = j;
+	fj_next(a);
+}
+
+/* true if <certs dir>/<id>/cert.pem holds d's current leaf */
+static bool
+files_current(struct srv_acme *a, const struct acme_domain *d)
+{
+	char path[4096], *leaf = NULL, *rest = NULL;
+	bool same = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/cert.pem", a->cfg->certs_dir,
+		 d->id);
+	if (acme_chain_split(d->cert_pem, strlen(d->cert_pem), &leaf, &rest))
+		return true; /* unparsable: nothing better to write */
+	f = fopen(path, "rb");
+	if (f) {
+		size_t n = strlen(leaf);
+		char *buf = xmalloc(n + 2);
+		size_t got = fread(buf, 1, n + 1, f);
+		same = got == n && memcmp(buf, leaf, n) == 0;
+		free(buf);
+		fclose(f);
+	}
+	free(leaf);
+	free(rest);
+	return same;
 }
 
 static void
@@ -738,14 +1064,11 @@ op_cert_issued(void *ctx, const struct acme_domain *d)
 {
 	struct srv_acme *a = ctx;
 	struct known *k = known_get(a, d);
-	char err[256], *dir = NULL;
 	const char *event;
 
 	if (d->status == ACME_DS_REVOKED) {
 		ad_info("acme", "%s: certificate revoked", d->id);
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", a->cfg->certs_dir, d->id);
-		run_hooks(a, d, "revoked", path);
+		fj_push(a, FJ_HOOKS, d, "revoked");
 		return;
 	}
 	if (!d->cert_pem) {
@@ -755,41 +1078,177 @@ op_cert_issued(void *ctx, const struct acme_domain *d)
 	event = k->had_cert ? "renewed" : "issued";
 	k->had_cert = true;
 	a->issued++;
-	if (srv_certfiles_write(a->cfg->certs_dir, d->id, d->cert_pem,
-				d->csr_pem ? NULL : d->key_pem,
-				(int64_t)(ad_now_ms() / 1000), &dir, err,
-				sizeof(err)) != 0) {
-		ad_err("acme", "%s: writing the certificate files: %s", d->id,
-		       err);
-		return;
-	}
-	char na[32];
-	rfc3339(d->not_after, na);
-	ad_info("acme", "%s: certificate %s for %s%s (until %s) in %s", d->id,
-		event, d->nnames ? d->names[0] : "?",
-		d->nnames > 1 ? " and more" : "", na, dir);
-	run_hooks(a, d, event, dir);
-	if (a->api_cert && strcmp(d->id, a->api_id) == 0) {
-		char cert[4200], key[4200];
-		snprintf(cert, sizeof(cert), "%s/fullchain.pem", dir);
-		snprintf(key, sizeof(key), "%s/key.pem", dir);
-		a->api_cert(a->api_cert_arg, cert, key);
-	}
-	free(dir);
+	fj_push(a, FJ_WRITE, d, event);
 }
 
 static void
 op_domain_deleted(void *ctx, const struct acme_domain *d)
 {
 	struct srv_acme *a = ctx;
-	int r;
 
 	tlsa_sync(a, d, true);
-	r = srv_certfiles_remove(a->cfg->certs_dir, d->id);
-	if (r && r != -ENOENT) /* never issued */
-		ad_warn("acme", "%s: removing its files: %s", d->id,
-			ad_strerror(r));
+	fj_push(a, FJ_REMOVE, d, NULL);
 	known_remove(a, d->id);
+}
+
+/* ---- account operations (CLI requests) ---------------------------------- */
+
+/* The prefix of the engine's error when an operation of kind k failed
+ * (acme/engine.c set_error texts). */
+static const char *
+acct_fail_prefix(enum acct_kind k)
+{
+	switch (k) {
+	case AOP_KEY_CHANGE:
+		return "key change:";
+	case AOP_DEACTIVATE:
+		return "deactivation:";
+	case AOP_CONTACT:
+		return "contact update:";
+	default:
+		return NULL;
+	}
+}
+
+static bool
+str_same(const char *x, const char *y)
+{
+	return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/*
+ * Called after every call into the engine (rearm): keep the account row's
+ * error in step with the engine's (the CLI shows it), and see whether the
+ * account operation in flight failed - the engine then holds an error
+ * with that operation's prefix that was not there when it started.
+ */
+static void
+account_watch(struct srv_acme *a)
+{
+	const char *err = acme_engine_error(a->engine);
+	const char *pfx = acct_fail_prefix(a->cur.kind);
+
+	if (pfx && err && strncmp(err, pfx, strlen(pfx)) == 0 &&
+	    (err != a->cur_err_ptr || !str_same(err, a->cur_err))) {
+		ad_warn("acme", "request %lld: account %s failed: %s",
+			(long long)a->cur.seq, acct_kind_name[a->cur.kind],
+			err);
+		acct_op_finish(a);
+	}
+	if (!str_same(err, a->last_err)) {
+		ad_debug("acme", "account error now: %s", err ? err : "none");
+		free(a->last_err);
+		a->last_err = err ? xstrdup(err) : NULL;
+		account_store(a, acme_engine_account(a->engine));
+	}
+}
+
+/* Start op. 0 (started), AD_ELIMIT (the engine runs another account
+ * request: try again later), or another code (dropped). */
+static int
+acct_op_start(struct srv_acme *a, const struct acct_op *op)
+{
+	const struct acme_account_state *acct = acme_engine_account(a->engine);
+	const char *err = acme_engine_error(a->engine);
+	int r;
+
+	key_thumb(acct ? acct->key_pem : NULL, a->cur_thumb);
+	/* in flight before the engine is called: it may send the request
+	 * (op_http) and even see its outcome before returning */
+	a->cur = *op;
+	a->cur_started_ms = ad_now_ms();
+	a->cur_http = 0;
+	free(a->cur_err);
+	a->cur_err = err ? xstrdup(err) : NULL;
+	a->cur_err_ptr = err;
+	if (op->kind == AOP_KEY_CHANGE) {
+		enum acme_keytype kt;
+		EVP_PKEY *k = NULL;
+		char *pem = NULL;
+		const char *ts =
+		    op->arg[0] ? op->arg : a->cfg->account_key_type;
+		if (acme_keytype_parse(ts, &kt) != 0) {
+			acct_op_finish(a);
+			return AD_EINVAL;
+		}
+		/* the new key exists only in memory (and the engine's copy)
+		 * until the CA accepted it: account_changed stores it */
+		if ((r = acme_key_generate(kt, &k)) == 0 &&
+		    (r = acme_key_to_pem(k, &pem)) == 0)
+			r = acme_engine_key_change(a->engine, pem);
+		EVP_PKEY_free(k);
+		acme_secret_free(pem);
+	} else if (op->kind == AOP_DEACTIVATE) {
+		r = acme_engine_deactivate(a->engine);
+	} else if (op->kind == AOP_CONTACT) {
+		r = acme_engine_set_contact(a->engine,
+					    op->arg[0] ? op->arg : NULL);
+	} else {
+		r = AD_EUNSUP;
+	}
+	if (r) {
+		acct_op_finish(a);
+		return r;
+	}
+	ad_info("acme", "request %lld: account %s started%s%s",
+		(long long)op->seq, acct_kind_name[op->kind],
+		op->kind == AOP_KEY_CHANGE ? ", new key type " : "",
+		op->kind == AOP_KEY_CHANGE
+		    ? (op->arg[0] ? op->arg : a->cfg->account_key_type)
+		    : "");
+	return 0;
+}
+
+/* Start the oldest waiting operation if none runs (at every poll). */
+static void
+acct_ops_run(struct srv_acme *a)
+{
+	if (a->cur.kind != AOP_NONE &&
+	    ad_now_ms() - a->cur_started_ms > ACCT_OP_TIMEOUT_MS) {
+		ad_warn("acme",
+			"request %lld: account %s: no outcome after 10 "
+			"minutes; check `acmedns account show`",
+			(long long)a->cur.seq, acct_kind_name[a->cur.kind]);
+		acct_op_finish(a);
+	}
+	while (a->cur.kind == AOP_NONE && a->nops > 0) {
+		struct acct_op op = a->ops[0];
+		int r = acct_op_start(a, &op);
+		if (r == AD_ELIMIT)
+			break; /* the engine's own request runs: later */
+		memmove(&a->ops[0], &a->ops[1],
+			(a->nops - 1) * sizeof(a->ops[0]));
+		a->nops--;
+		if (r == AD_EINVAL && srv_acme_account_deactivated(a))
+			ad_warn("acme",
+				"request %lld: account %s refused: the "
+				"account is deactivated",
+				(long long)op.seq, acct_kind_name[op.kind]);
+		else if (r)
+			ad_warn("acme", "request %lld: account %s refused: %s",
+				(long long)op.seq, acct_kind_name[op.kind],
+				ad_strerror(r));
+	}
+}
+
+/* Queue a CLI account request (run at the end of this poll). */
+static int
+acct_op_queue(struct srv_acme *a, enum acct_kind kind,
+	      const struct srv_store_request *r)
+{
+	struct acct_op *op;
+
+	if (a->nops == ACCT_OPS_MAX)
+		return AD_ELIMIT;
+	if (r->arg && strlen(r->arg) > ACCT_ARG_MAX)
+		return AD_EINVAL;
+	op = &a->ops[a->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->seq = r->seq;
+	if (r->arg)
+		ad_strlcpy(op->arg, r->arg, sizeof(op->arg));
+	return 0;
 }
 
 /* ---- CLI requests (acme_requests, polled) -------------------------------- */
@@ -806,8 +1265,13 @@ on_request(void *arg, const struct srv_store_request *r)
 
 	if (!a)
 		return;
-	ad_info("acme", "request %lld from the CLI: %s %s", (long long)r->seq,
-		r->op, r->domain_id);
+	/* the arguments of these are not secret; those of "add" (a domain
+	 * JSON) are not logged */
+	bool show = strcmp(r->op, "key_change") == 0 ||
+		    strcmp(r->op, "contact") == 0;
+	ad_info("acme", "request %lld from the CLI: %s %s%s%s",
+		(long long)r->seq, r->op, r->domain_id,
+		show && r->arg ? " " : "", show && r->arg ? r->arg : "");
 	if (strcmp(r->op, "add") == 0) {
 		struct acme_domain d;
 		cJSON *j = r->arg ? cJSON_Parse(r->arg) : NULL;
@@ -838,6 +1302,20 @@ on_request(void *arg, const struct srv_store_request *r)
 						     (int)reason);
 	} else if (strcmp(r->op, "delete") == 0) {
 		rc = srv_acme_domain_delete(a, r->domain_id, NULL, NULL);
+	} else if (strcmp(r->op, "key_change") == 0) {
+		rc = acct_op_queue(a, AOP_KEY_CHANGE, r);
+	} else if (strcmp(r->op, "deactivate") == 0) {
+		rc = acct_op_queue(a, AOP_DEACTIVATE, r);
+	} else if (strcmp(r->op, "contact") == 0) {
+		rc = acct_op_queue(a, AOP_CONTACT, r);
+	} else if (strcmp(r->op, "register") == 0) {
+		/* the API owns the registration table: it reads the row
+		 * and logs the outcome */
+		const char *user = r->arg && *r->arg ? r->arg : r->domain_id;
+		rc = a->reg_load ? a->reg_load(a->reg_load_arg, user)
+				 : AD_EUNSUP;
+		if (rc == AD_EEXIST)
+			rc = 0; /* known already (e.g. loaded at start) */
 	} else {
 		rc = AD_EUNSUP;
 	}
@@ -857,6 +1335,7 @@ on_requests_done(void *arg, int status)
 		if (status)
 			ad_warn("acme", "reading CLI requests: %s",
 				ad_strerror(status));
+		acct_ops_run(a);
 		rearm(a);
 	}
 	guard_unref(g);
@@ -970,7 +1449,8 @@ account_setup(struct srv_acme *a, const char *stored,
 
 	memset(acct, 0, sizeof(*acct));
 	if (stored) {
-		if (account_parse(stored, acct) != 0) {
+		char *contact = NULL;
+		if (account_parse(stored, acct, &contact) != 0) {
 			snprintf(err, errlen,
 				 "the stored ACME account is "
 				 "malformed (no key); refusing "
@@ -978,8 +1458,17 @@ account_setup(struct srv_acme *a, const char *stored,
 			return AD_EMALF;
 		}
 		if (acct->directory &&
-		    strcmp(acct->directory, a->cfg->directory) == 0)
+		    strcmp(acct->directory, a->cfg->directory) == 0) {
+			a->contact = contact;
+			/* the error the last run stored: the first
+			 * account_watch rewrites the row if the engine's
+			 * differs, so a fixed problem does not linger */
+			cJSON *j = cJSON_Parse(stored);
+			a->last_err = json_str_dup(j, "error", 4096);
+			json_cleanse_delete(j);
 			return 0;
+		}
+		free(contact); /* of the old CA's account */
 		ad_warn("acme",
 			"the stored account belongs to %s, not to "
 			"[acme] directory %s: creating a new account "
@@ -999,7 +1488,7 @@ account_setup(struct srv_acme *a, const char *stored,
 	EVP_PKEY_free(key);
 	acct->directory = xstrdup(a->cfg->directory);
 
-	char *s = account_json(acct);
+	char *s = account_json(acct, NULL, NULL);
 	struct waitctx w = {0};
 	r = s ? srv_store_account_put(a->store, s, on_wait, &w) : AD_ENOMEM;
 	secret_free(s);
@@ -1146,6 +1635,9 @@ on_handle_closed(uv_handle_t *h)
 
 	if (--a->open_handles == 0) {
 		free(a->known);
+		free(a->contact);
+		free(a->last_err);
+		free(a->cur_err);
 		free(a);
 	}
 }
@@ -1267,16 +1759,24 @@ srv_acme_new(const struct srv_acme_opts *opts, struct srv_acme **out, char *err,
 			 cfg->certs_dir, ad->id);
 		snprintf(key, sizeof(key), "%s/%s/key.pem", cfg->certs_dir,
 			 ad->id);
-		if (access(cert, R_OK) == 0 && access(key, R_OK) == 0)
+		/* files missing or stale: the restore below rewrites them
+		 * and then hands them to the API */
+		if (files_current(a, ad) && access(key, R_OK) == 0)
 			a->api_cert(a->api_cert_arg, cert, key);
-		else
-			ad_warn("acme",
-				"%s: API certificate files missing "
-				"under %s; renew it (acmedns domains "
-				"renew %s)",
-				ad->id, cfg->certs_dir, ad->id);
 	}
 
+	/* files lost in a crash between the store commit and the write (or
+	 * removed by hand): put the current version back */
+	for (size_t i = 0; i < acme_engine_count(a->engine); i++) {
+		const struct acme_domain *d = acme_engine_at(a->engine, i);
+		if (d->cert_pem && d->status != ACME_DS_REVOKED &&
+		    !files_current(a, d)) {
+			ad_info("acme", "%s: certificate files missing or old "
+					"under %s: writing them again",
+				d->id, cfg->certs_dir);
+			fj_push(a, FJ_WRITE, d, "restored");
+		}
+	}
 	log_summary(a);
 	if (lc.bad)
 		ad_warn("acme", "%zu stored domains skipped", lc.bad);
@@ -1299,7 +1799,18 @@ srv_acme_free(struct srv_acme *a)
 {
 	if (!a)
 		return;
-	/* late callbacks (lookups, store commits) see NULL from now on */
+	/* late callbacks (lookups, store commits, the file job running)
+	 * see NULL from now on; queued file jobs are dropped */
+	while (a->fj_head) {
+		struct filejob *j = a->fj_head;
+		a->fj_head = j->next;
+		if (j->kind == FJ_WRITE)
+			ad_warn("acme", "%s: stopping before its files were "
+					"written: they are written at the next "
+					"start", j->d.id);
+		fj_free(j);
+	}
+	a->fj_tail = NULL;
 	a->guard->a = NULL;
 	guard_unref(a->guard);
 	a->guard = NULL;
@@ -1502,6 +2013,14 @@ srv_acme_domain_add(struct srv_acme *a, const struct srv_acme_add *req,
 
 	if (!a || !req)
 		return AD_EINVAL;
+	if (srv_acme_account_deactivated(a)) {
+		if (done)
+			done(arg, AD_EAUTH,
+			     "the ACME account is deactivated: nothing can be "
+			     "ordered with it",
+			     NULL);
+		return 0;
+	}
 	c = xcalloc(1, sizeof(*c));
 	if ((why = add_validate(a, req, &c->d)) != NULL) {
 		acme_domain_clear(&c->d);
@@ -1546,7 +2065,13 @@ srv_acme_domain_find(struct srv_acme *a, const char *id)
 int
 srv_acme_domain_renew(struct srv_acme *a, const char *id)
 {
-	int r = acme_engine_renew(a->engine, id);
+	int r;
+
+	/* RFC 8555 §7.3.6: the CA refuses everything a deactivated account
+	 * signs; say so instead of "not renewable in its state" */
+	if (srv_acme_account_deactivated(a))
+		return acme_engine_find(a->engine, id) ? AD_EAUTH : AD_ENOENT;
+	r = acme_engine_renew(a->engine, id);
 
 	rearm(a);
 	return r;
@@ -1654,4 +2179,30 @@ srv_acme_stats(const struct srv_acme *a, struct srv_acme_stats *out)
 	}
 	out->issued = a->issued;
 	out->failed = a->failed;
+	out->account_ready = acme_engine_ready(a->engine);
+}
+
+const char *
+srv_acme_account_error(const struct srv_acme *a)
+{
+	return a && a->engine ? acme_engine_error(a->engine) : NULL;
+}
+
+bool
+srv_acme_account_deactivated(const struct srv_acme *a)
+{
+	const struct acme_account_state *acct =
+	    a && a->engine ? acme_engine_account(a->engine) : NULL;
+
+	return acct && acct->status && strcmp(acct->status, "deactivated") == 0;
+}
+
+void
+srv_acme_set_registration_loader(struct srv_acme *a, srv_acme_reg_loader fn,
+				 void *arg)
+{
+	if (!a)
+		return;
+	a->reg_load = fn;
+	a->reg_load_arg = arg;
 }

@@ -37,6 +37,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
 enum ep {
 	EP_REGISTER,
@@ -611,6 +612,7 @@ do_domains(struct areq *ar, struct srv_reg *r)
 		.apex = a->cfg->domain,
 		.owner = ar->user_text,
 		.subdomain = sub,
+		.account_error = srv_acme_account_error(a->acme),
 		.body = ar->req->body,
 		.body_len = ar->req->body_len,
 		.reply = domains_reply,
@@ -914,6 +916,14 @@ do_metrics(struct areq *ar)
 			"acmedns_acme_orders_failed_total %llu\n",
 			(unsigned long long)as.issued,
 			(unsigned long long)as.failed);
+		/* /health stays 200 (DNS and the API work); this is what to
+		 * alert on when no certificate can be ordered */
+		fprintf(f,
+			"# HELP acmedns_acme_account_ready 1 when the ACME "
+			"directory is loaded and the account is valid.\n"
+			"# TYPE acmedns_acme_account_ready gauge\n"
+			"acmedns_acme_account_ready %d\n",
+			as.account_ready ? 1 : 0);
 	}
 	struct srv_store_stats st;
 	srv_store_stats(a->store, &st);
@@ -1189,6 +1199,99 @@ srv_api_load(struct srv_api *a, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* One registration read on the store's writer thread (srv_store_submit:
+ * the loop never waits for SQLite), then added on the loop thread. */
+struct regload {
+	struct srv_api *a;
+	char username[SRV_UUID_LEN + 1];
+	bool found;
+	struct srv_store_reg r;
+	char *allowfrom;
+};
+
+/* Writer thread: only rl's own fields are touched. */
+static int
+regload_read(struct sqlite3 *db, void *arg)
+{
+	struct regload *rl = arg;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT subdomain, hash, allowfrom, created "
+			       "FROM registrations WHERE username = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return AD_EIO;
+	sqlite3_bind_text(st, 1, rl->username, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *sub = (const char *)sqlite3_column_text(st, 0);
+		const char *hash = (const char *)sqlite3_column_text(st, 1);
+		const char *allow = (const char *)sqlite3_column_text(st, 2);
+		/* only an outside edit makes these: load_reg warns about
+		 * what is left */
+		if (sub && hash && strlen(sub) <= SRV_UUID_LEN &&
+		    strlen(hash) <= SRV_HASH_MAX) {
+			memcpy(rl->r.username, rl->username,
+			       sizeof(rl->r.username));
+			ad_strlcpy(rl->r.subdomain, sub,
+				   sizeof(rl->r.subdomain));
+			ad_strlcpy(rl->r.hash, hash, sizeof(rl->r.hash));
+			rl->allowfrom = xstrdup(allow ? allow : "[]");
+			rl->r.created = sqlite3_column_int64(st, 3);
+			rl->found = true;
+		}
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : AD_EIO;
+}
+
+static void
+regload_done(void *arg, int status)
+{
+	struct regload *rl = arg;
+	struct loadctx lc = {.a = rl->a};
+
+	if (status != 0) {
+		ad_err("api", "registration %s not loaded: %s", rl->username,
+		       ad_strerror(status));
+	} else if (!rl->found) {
+		ad_warn("api", "registration %s: no such row, not loaded",
+			rl->username);
+	} else {
+		rl->r.allowfrom = rl->allowfrom;
+		load_reg(&lc, &rl->r);
+		if (lc.regs)
+			ad_info("api", "registration %s (subdomain %s) loaded "
+				       "from the store",
+				rl->username, rl->r.subdomain);
+	}
+	OPENSSL_cleanse(rl->r.hash, sizeof(rl->r.hash));
+	free(rl->allowfrom);
+	free(rl);
+}
+
+int
+srv_api_load_registration(struct srv_api *a, const char *username)
+{
+	struct regload *rl;
+	uint8_t u[16];
+	int rc;
+
+	if (!a || !username || !srv_uuid_parse(username, strlen(username), u))
+		return AD_EINVAL;
+	if (srv_regs_find(&a->regs, u))
+		return AD_EEXIST;
+	rl = xcalloc(1, sizeof(*rl));
+	rl->a = a;
+	srv_uuid_format(u, rl->username);
+	rc = srv_store_submit(a->store, regload_read, rl, regload_done, rl);
+	if (rc != 0)
+		free(rl); /* not queued: regload_done is not called */
+	return rc;
 }
 
 void

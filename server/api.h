@@ -92,6 +92,16 @@ void srv_domain_cnames_free(struct srv_domain_cname *c, size_t n);
  */
 struct cJSON *srv_domain_json(const char *apex, const struct acme_domain *d);
 
+/*
+ * An account-level failure (srv_acme_account_error: e.g. a wrong EAB key,
+ * a deactivated account) stops every order, so a domain that is not
+ * valid shows it: j's "error" (of srv_domain_json(d)) becomes
+ * "account: <account_error>", followed by the domain's own error if it
+ * has one. Nothing changes for a valid domain or a NULL account_error.
+ */
+void srv_domain_json_account(struct cJSON *j, const struct acme_domain *d,
+			     const char *account_error);
+
 /* Enough room for every CNAME of d: srv_domain_cnames fills at most cap
  * entries and returns how many it filled, never more than this. */
 #define SRV_DOMAIN_CNAMES_MAX(d) ((d)->nnames * (1 + (d)->ntlsa))
@@ -182,6 +192,15 @@ int srv_api_new(const struct srv_api_opts *opts, struct srv_api **out,
 /* Load every registration and TXT value from the store into memory and
  * the zone (start-up). 0 or nonzero with err. */
 int srv_api_load(struct srv_api *a, char *err, size_t errlen);
+/*
+ * Load one registration (username, a UUID) from the store into memory and
+ * the zone, as srv_api_load does at start-up: for one that `acmedns
+ * domains add` created while we run (the ACME side hands over its
+ * "register" requests, see srv_acme_set_registration_loader). The row is
+ * read on the store's writer thread; the outcome is logged. 0 (queued),
+ * AD_EINVAL (not a UUID), AD_EEXIST (known already), or the store's code.
+ */
+int srv_api_load_registration(struct srv_api *a, const char *username);
 /* The srv_http_handler: pass a as ctx. */
 void srv_api_handle(void *ctx, struct srv_http_req *req);
 /* For /metrics (optional). */
@@ -250,6 +269,7 @@ struct srv_api__dreq {
 	const char *apex;	    /* [zone] domain, no trailing dot */
 	const char *owner;	    /* authenticated registration ... */
 	const char *subdomain;	    /* ... and its subdomain (UUID) */
+	const char *account_error;  /* srv_acme_account_error, or NULL */
 	const uint8_t *body;
 	size_t body_len;
 	srv_api__reply reply;

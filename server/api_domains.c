@@ -522,6 +522,23 @@ srv_domain_json(const char *apex, const struct acme_domain *d)
 	return j;
 }
 
+void
+srv_domain_json_account(cJSON *j, const struct acme_domain *d,
+			const char *account_error)
+{
+	char *text = NULL;
+
+	if (!j || !d || !account_error || !*account_error ||
+	    d->status == ACME_DS_VALID)
+		return;
+	if (asprintf(&text, "account: %s%s%s", account_error,
+		     d->error ? "; " : "", d->error ? d->error : "") < 0)
+		abort(); /* out of memory: xalloc's policy */
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "error");
+	cJSON_AddStringToObject(j, "error", text);
+	free(text);
+}
+
 static void
 do_get(const struct srv_api__dreq *q, const char *id)
 {
@@ -530,7 +547,9 @@ do_get(const struct srv_api__dreq *q, const char *id)
 		not_found(q);
 		return;
 	}
-	reply_json(q, 200, srv_domain_json(q->apex, d));
+	cJSON *j = srv_domain_json(q->apex, d);
+	srv_domain_json_account(j, d, q->account_error);
+	reply_json(q, 200, j);
 }
 
 /* ---- GET /domains/{id}/<file>.pem -------------------------------------- */
@@ -657,6 +676,10 @@ pend_fail(struct pend *p, int rc, const char *detail)
 		break;
 	case AD_ENOENT:
 		pend_error(p, 404, "not_found", "no such domain");
+		break;
+	case AD_EAUTH:
+		pend_error(p, 409, "account_deactivated",
+			   detail ? detail : "the ACME account is deactivated");
 		break;
 	case AD_EIO:
 		pend_error(p, 500, "db_error", "the store failed");
@@ -850,6 +873,10 @@ do_renew(const struct srv_api__dreq *q, const char *id)
 	int rc = srv_acme_domain_renew(q->acme, id);
 	if (rc == AD_ENOENT) {
 		not_found(q);
+	} else if (rc == AD_EAUTH) {
+		reply_error(q, 409, "account_deactivated",
+			    "the ACME account is deactivated: nothing can be "
+			    "ordered or renewed with it");
 	} else if (rc == AD_EINVAL) {
 		reply_error(q, 409, "cannot_renew",
 			    "the domain cannot be renewed in its current "

@@ -12,10 +12,12 @@
  * stricter rules of our own: member names are case-sensitive, unknown or
  * duplicate members are errors (a typo must not silently drop an option),
  * and every error carries a code and a one-line detail. Only syntax is
- * checked here; the ACME side validates against its own state.
+ * checked here, with acme/pki.h's rules for names and key types; the ACME
+ * side validates against its own state.
  */
 #include "server/api.h"
 #include "acme/engine.h"
+#include "acme/pki.h"
 #include "common/errors.h"
 #include "common/util.h"
 #include "common/xalloc.h"
@@ -356,64 +358,24 @@ shown(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-/* One label of a host name (RFC 1123 §2.1 LDH, lower case only). */
-static bool
-label_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
 bool
 srv_api_domain_name_valid(const char *s, size_t len)
 {
-	/* a wildcard is only "*." as the whole leftmost label (RFC 8555
-	 * §7.1.3: the identifier is the base name, "*." is kept in the CSR) */
-	if (len >= 2 && s[0] == '*' && s[1] == '.') {
-		s += 2;
-		len -= 2;
-	}
-	if (len == 0 || len > 253)
-		return false;
-	size_t labels = 0, start = 0;
-	const char *last = s;
-	size_t last_len = 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.')
-			continue;
-		if (!label_valid(s + start, i - start))
-			return false;
-		last = s + start;
-		last_len = i - start;
-		labels++;
-		start = i + 1;
-	}
-	/* CAs issue for registered names only: at least two labels, and an
-	 * all-digit top label would be an IPv4 address written as a name */
-	if (labels < 2)
-		return false;
-	for (size_t i = 0; i < last_len; i++)
-		if (last[i] < '0' || last[i] > '9')
-			return true;
-	return false;
-}
+	size_t top;
 
-static bool
-key_type_known(const char *s)
-{
-	/* acme/pki.h's names; kept here so that this parser links without
-	 * the ACME library (fuzz harness), the engine re-checks anyway */
-	static const char *const kt[] = {"ec256", "ec384", "rsa2048",
-					 "rsa3072", "rsa4096"};
-	for (size_t i = 0; i < sizeof(kt) / sizeof(kt[0]); i++)
-		if (strcmp(s, kt[i]) == 0)
+	/* the syntax the engine holds names to (wildcard "*." as the whole
+	 * leftmost label, RFC 8555 §7.1.3) */
+	if (!acme_name_valid(s, len))
+		return false;
+	/* CAs issue for registered names only: at least two labels below
+	 * any "*.", and an all-digit top label would be an IPv4 address
+	 * written as a name */
+	for (top = len; top > 0 && s[top - 1] != '.'; top--)
+		;
+	if (top == 0 || (top == 2 && s[0] == '*'))
+		return false;
+	for (size_t i = top; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
 			return true;
 	return false;
 }
@@ -454,21 +416,39 @@ int_in(const cJSON *v, double lo, double hi, int *out)
 	return true;
 }
 
+/*
+ * A list member of a domain body: null is "not given" (*n = 0), anything
+ * but an array is error e with the detail shape, and more than max
+ * elements (noun) is refused before anything is allocated for them.
+ */
+static enum srv_api_derr
+take_list(const cJSON *v, enum srv_api_derr e, const char *shape,
+	  const char *noun, int max, int *n, char *detail, size_t cap)
+{
+	*n = 0;
+	if (cJSON_IsNull(v))
+		return SRV_API_D_OK;
+	if (!cJSON_IsArray(v))
+		return derr(e, detail, cap, "%s", shape);
+	*n = cJSON_GetArraySize(v);
+	if (*n > max)
+		return derr(e, detail, cap, "too many %s: %d (at most %d)",
+			    noun, *n, max);
+	return SRV_API_D_OK;
+}
+
 static enum srv_api_derr
 take_names(const cJSON *v, struct srv_api_domain_body *b, char *detail,
 	   size_t cap)
 {
 	char show[96];
-	if (cJSON_IsNull(v))
-		return SRV_API_D_OK;
-	if (!cJSON_IsArray(v))
-		return derr(SRV_API_D_BADNAMES, detail, cap,
-			    "names must be an array of strings");
-	int n = cJSON_GetArraySize(v);
-	if (n > SRV_API_MAX_NAMES)
-		return derr(SRV_API_D_BADNAMES, detail, cap,
-			    "too many names: %d (at most %d)", n,
-			    SRV_API_MAX_NAMES);
+	int n;
+	enum srv_api_derr r = take_list(v, SRV_API_D_BADNAMES,
+					"names must be an array of strings",
+					"names", SRV_API_MAX_NAMES, &n, detail,
+					cap);
+	if (r != SRV_API_D_OK || n == 0)
+		return r;
 	b->names = xcalloc((size_t)n + 1, sizeof(char *));
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v)
@@ -510,18 +490,13 @@ static enum srv_api_derr
 take_tlsa(const cJSON *v, struct srv_api_domain_body *b, char *detail,
 	  size_t cap)
 {
-	if (cJSON_IsNull(v))
-		return SRV_API_D_OK;
-	if (!cJSON_IsArray(v))
-		return derr(SRV_API_D_BADTLSA, detail, cap,
-			    "tlsa must be an array of {\"port\", \"proto\"}");
-	int n = cJSON_GetArraySize(v);
-	if (n > SRV_API_MAX_TLSA)
-		return derr(SRV_API_D_BADTLSA, detail, cap,
-			    "too many tlsa entries: %d (at most %d)", n,
-			    SRV_API_MAX_TLSA);
-	if (n == 0)
-		return SRV_API_D_OK;
+	int n;
+	enum srv_api_derr r =
+	    take_list(v, SRV_API_D_BADTLSA,
+		      "tlsa must be an array of {\"port\", \"proto\"}",
+		      "tlsa entries", SRV_API_MAX_TLSA, &n, detail, cap);
+	if (r != SRV_API_D_OK || n == 0)
+		return r;
 	b->tlsa = xcalloc((size_t)n, sizeof(*b->tlsa));
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v)
@@ -638,8 +613,9 @@ srv_api_parse_domain(const uint8_t *body, size_t len,
 		} else if (strcmp(m->string, "key_type") == 0) {
 			if (cJSON_IsNull(m))
 				continue;
+			enum acme_keytype kt;
 			if (!cJSON_IsString(m) ||
-			    !key_type_known(m->valuestring))
+			    acme_keytype_parse(m->valuestring, &kt) != 0)
 				r = derr(SRV_API_D_BADKEYTYPE, detail, cap,
 					 "key_type must be one of ec256, "
 					 "ec384, rsa2048, rsa3072, rsa4096");

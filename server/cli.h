@@ -2,7 +2,8 @@
 /*
  * `acmedns domains add|list|show|renew|revoke|delete -c FILE ...`: the
  * managed-domain operations of contract §4.2 on the local store
- * (server/cli_domains.c).
+ * (server/cli_domains.c); `acmedns account show|key-change|deactivate|
+ * contact -c FILE ...`: the ACME account (server/cli_account.c).
  */
 #ifndef SRV_CLI_H
 #define SRV_CLI_H
@@ -16,5 +17,14 @@
 int srv_cli_domains(const char *cfg_path, int argc, char **argv);
 /* Usage lines for `acmedns --help`. */
 extern const char srv_cli_domains_usage[];
+
+/*
+ * `acmedns account OP`: show reads the stored account (never its private
+ * key); key-change, deactivate and contact are queued in the store for
+ * the daemon (server/acme.c applies them within about 2 s, or at its
+ * next start). Arguments and return value as srv_cli_domains.
+ */
+int srv_cli_account(const char *cfg_path, int argc, char **argv);
+extern const char srv_cli_account_usage[];
 
 #endif

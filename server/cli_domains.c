@@ -11,7 +11,10 @@
  *
  * Secrets: `add` without --user creates a registration and prints its
  * password once, which is that command's purpose; nothing here ever
- * prints a private key (show leaves key_pem and next_key_pem out).
+ * prints a private key (show leaves key_pem and next_key_pem out, and
+ * of the account row only its error and status are read). Such a new
+ * registration is also queued ("register") so that a running daemon
+ * loads it into its API within about 2 s.
  */
 #include "server/cli.h"
 #include "acme/engine.h"
@@ -203,6 +206,9 @@ struct ctx {
 	const char *want_user;
 	bool user_found;
 	char user_sub[SRV_UUID_LEN + 1];
+	/* the account's last error as the daemon stored it, or NULL */
+	char *account_error;
+	bool account_deactivated;
 };
 
 static int
@@ -226,11 +232,28 @@ visit_domain(void *arg, const char *id, const char *owner, const char *json)
 	return 0;
 }
 
+/* Only the account's error is read (show adds it to a domain that is
+ * not valid); the row holds the account key, so the parsed copy is
+ * wiped before it is freed. */
 static int
 visit_account(void *arg, const char *json)
 {
-	(void)arg;
-	(void)json; /* holds the account key: not even looked at */
+	struct ctx *c = arg;
+	cJSON *j = cJSON_Parse(json);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+
+	if (cJSON_IsString(e) && e->valuestring &&
+	    strlen(e->valuestring) <= 1024) {
+		free(c->account_error);
+		c->account_error = xstrdup(e->valuestring);
+	}
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	c->account_deactivated = cJSON_IsString(st) && st->valuestring &&
+				 strcmp(st->valuestring, "deactivated") == 0;
+	for (cJSON *m = j ? j->child : NULL; m; m = m->next)
+		if (cJSON_IsString(m) && m->valuestring)
+			OPENSSL_cleanse(m->valuestring, strlen(m->valuestring));
+	cJSON_Delete(j);
 	return 0;
 }
 
@@ -261,6 +284,7 @@ ctx_free(struct ctx *c)
 	for (size_t i = 0; i < c->nd; i++)
 		acme_domain_clear(&c->d[i]);
 	free(c->d);
+	free(c->account_error);
 	if (c->st)
 		srv_store_close(c->st);
 	srv_config_free(c->cfg);
@@ -403,6 +427,7 @@ cmd_show(struct ctx *c, const struct opts *o)
 	}
 	char path[4096];
 	cJSON *j = srv_domain_json(c->cfg->domain, d);
+	srv_domain_json_account(j, d, c->account_error);
 	cJSON_AddStringToObject(j, "owner", d->owner);
 	cJSON_AddStringToObject(j, "subdomain", d->subdomain);
 	cJSON_AddNumberToObject(j, "failures", d->failures);
@@ -494,6 +519,11 @@ cmd_queue(struct ctx *c, const struct opts *o)
 	}
 	if (!d) {
 		fprintf(stderr, "acmedns: no such domain: %s\n", o->args[0]);
+		return EXIT_RUNTIME;
+	}
+	if (strcmp(o->op, "renew") == 0 && c->account_deactivated) {
+		fprintf(stderr, "acmedns: the ACME account is deactivated: "
+				"nothing can be renewed with it\n");
 		return EXIT_RUNTIME;
 	}
 	if (strcmp(o->op, "revoke") == 0 && !d->cert_pem) {
@@ -705,6 +735,19 @@ new_registration(struct ctx *c, char user[37], char sub[37])
 			ad_strerror(rc));
 		return EXIT_RUNTIME;
 	}
+	/* a running daemon loaded its registrations at start: ask it to
+	 * load this one too (it polls the queue every 2 s), so that the
+	 * credentials work at once, not only after a restart */
+	int qs = AD_EIO;
+	rc = srv_store_request_put(c->st, "register", user, user, on_sync,
+				   &qs);
+	if (rc == 0)
+		rc = qs;
+	if (rc != 0)
+		fprintf(stderr, "acmedns: warning: the running daemon was not "
+				"told about the registration (%s): it knows "
+				"it after a restart\n",
+			ad_strerror(rc));
 	/* printing the key is this command's purpose: shown once only */
 	printf("registration created (the password is shown only once):\n"
 	       "username: %s\npassword: %s\nsubdomain: %s\n"

@@ -80,6 +80,7 @@ usage(FILE *f)
 		"their\n"
 		"                         credentials keep working\n"
 		"%s"
+		"%s"
 		"  --version              print the version\n"
 		"  --help                 this text\n"
 		"\n"
@@ -91,7 +92,7 @@ usage(FILE *f)
 		"Every configuration key can be overridden with the environment\n"
 		"variable ACMEDNS_<SECTION>_<KEY>, e.g. ACMEDNS_DNS_LISTEN.\n"
 		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-		srv_cli_domains_usage);
+		srv_cli_domains_usage, srv_cli_account_usage);
 }
 
 static int
@@ -365,6 +366,13 @@ on_api_cert(void *arg, const char *cert, const char *key)
 			      "%s", err);
 }
 
+/* srv_acme's registration loader: the API owns the table. */
+static int
+load_registration(void *arg, const char *username)
+{
+	return srv_api_load_registration(arg, username);
+}
+
 static int
 cmd_serve(const char *path)
 {
@@ -417,6 +425,9 @@ cmd_serve(const char *path)
 		fprintf(stderr, "acmedns: %s\n", err);
 		goto out_store;
 	}
+	/* `acmedns domains add` without --user: its registration reaches
+	 * the API through the ACME side's request queue */
+	srv_acme_set_registration_loader(a.acme, load_registration, a.api);
 	malloc_trim(0);
 	struct srv_dns_opts dopts = {
 		.listen = a.cfg->dns_listen,
@@ -522,7 +533,8 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	if (cmd && strcmp(cmd, "domains") == 0) {
+	if (cmd && (strcmp(cmd, "domains") == 0 ||
+		    strcmp(cmd, "account") == 0)) {
 		/* its own options (after the operation); -c may come first */
 		int i = 1;
 		if (argc >= 3 && (strcmp(argv[1], "-c") == 0 ||
@@ -530,6 +542,8 @@ main(int argc, char **argv)
 			cfg = argv[2];
 			i = 3;
 		}
+		if (strcmp(cmd, "account") == 0)
+			return srv_cli_account(cfg, argc - i, argv + i);
 		return srv_cli_domains(cfg, argc - i, argv + i);
 	}
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {

@@ -1030,13 +1030,23 @@ class Env:
     def certs_dir(self):
         return os.path.join(self.dir, "acmedns", "certs")
 
-    def domain_dir(self, did, first_name=None):
+    def domain_dir(self, did, first_name=None, timeout=10):
         """The files of a domain: [certs] dir/<id>, or dir/<first name>
-        ('*' written as '_wildcard'), whichever exists (None if neither)."""
+        ('*' written as '_wildcard'), whichever holds a cert.pem (None if
+        neither). Files are written off the event loop just after the
+        domain turns valid, so this waits up to timeout seconds for them."""
         cands = [os.path.join(self.certs_dir(), did)]
         if first_name:
             cands.append(os.path.join(self.certs_dir(),
                                       first_name.replace("*", "_wildcard")))
+        deadline = time.time() + timeout
+        while True:
+            for c in cands:
+                if os.path.exists(os.path.join(c, "cert.pem")):
+                    return c
+            if time.time() >= deadline:
+                break
+            time.sleep(0.05)
         for c in cands:
             if os.path.isdir(c):
                 return c

@@ -440,6 +440,23 @@ def body(res, env):
         if orders0 is not None:
             res.eq(pebble_orders(env) - orders0, 1,
                    "Pebble saw one order for it (resumed, not reordered)")
+    # ---------------------------------------------------------------- 11
+    res.section("files lost (crash between commit and write): restored")
+    if cdir:
+        serial = acmeenv.cert_serial(os.path.join(cdir, "cert.pem"))
+        import shutil
+        shutil.rmtree(cdir)
+        env.restart_acmedns()
+        rdir = env.domain_dir(j0 := os.path.basename(cdir), cname)
+        res.check(rdir is not None and
+                  os.path.exists(os.path.join(rdir, "cert.pem")),
+                  "after a restart the files are back", str(rdir))
+        if rdir:
+            res.eq(acmeenv.cert_serial(os.path.join(rdir, "cert.pem")),
+                   serial, "the same certificate (from the store)")
+            res.check(env.pebble.verify(os.path.join(rdir, "cert.pem"))[0],
+                      "restored cert.pem verifies")
+        res.note(f"restored {j0}")
     env.acmedns.check_alive(res, "at the end")
 
 

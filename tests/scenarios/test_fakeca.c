@@ -346,6 +346,17 @@ fetch_order(struct cl *c, const char *url, struct acme_order *o)
 	fakeca_resp_free(&r);
 }
 
+/* The same for an authorization (caller frees *a). */
+static void
+fetch_authz(struct cl *c, const char *url, struct acme_authz *a)
+{
+	struct fakeca_resp r;
+	post(c, url, "", &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(acme_authz_parse(r.body, r.body_len, a), 0);
+	fakeca_resp_free(&r);
+}
+
 /* Publish and trigger every authz of the order; returns the number of
  * authorizations. */
 static size_t
@@ -359,9 +370,7 @@ solve(struct cl *c, const char *order_url, bool publish)
 		struct fakeca_resp r;
 		struct acme_authz a;
 		const struct acme_challenge *ch;
-		post(c, o.authzs[i], "", &r);
-		assert_int_equal(acme_authz_parse(r.body, r.body_len, &a), 0);
-		fakeca_resp_free(&r);
+		fetch_authz(c, o.authzs[i], &a);
 		ch = acme_authz_dns01(&a);
 		assert_non_null(ch);
 		if (publish) {
@@ -547,7 +556,6 @@ test_challenge_failures_and_expiry(void **state)
 	    .kind = FK_CHALL_INVALID, .count = 1, .detail = "scripted refusal"};
 	struct acme_order o;
 	struct acme_authz a;
-	struct fakeca_resp r;
 	char summary[512];
 	char *ou;
 	(void)state;
@@ -559,14 +567,12 @@ test_challenge_failures_and_expiry(void **state)
 	c->now += 1000;
 	fetch_order(c, ou, &o);
 	assert_int_equal(o.status, ACME_ST_INVALID);
-	post(c, o.authzs[0], "", &r);
-	assert_int_equal(acme_authz_parse(r.body, r.body_len, &a), 0);
+	fetch_authz(c, o.authzs[0], &a);
 	assert_int_equal(a.status, ACME_ST_INVALID);
 	assert_true(a.challenges[0].has_error);
 	assert_non_null(strstr(a.challenges[0].error.detail,
 			       "_acme-challenge.www.example.com"));
 	acme_authz_free(&a);
-	fakeca_resp_free(&r);
 	acme_order_free(&o);
 	free(ou);
 
@@ -577,13 +583,11 @@ test_challenge_failures_and_expiry(void **state)
 	c->now += 1000;
 	fetch_order(c, ou, &o);
 	assert_int_equal(o.status, ACME_ST_INVALID);
-	post(c, o.authzs[0], "", &r);
-	assert_int_equal(acme_authz_parse(r.body, r.body_len, &a), 0);
+	fetch_authz(c, o.authzs[0], &a);
 	assert_int_equal(a.challenges[0].error.nsub, 1);
 	acme_problem_summary(&a.challenges[0].error, summary, sizeof(summary));
 	assert_non_null(strstr(summary, "scripted refusal"));
 	acme_authz_free(&a);
-	fakeca_resp_free(&r);
 	acme_order_free(&o);
 	free(ou);
 	assert_int_equal(fakeca_fault_get(c->ca, 0)->applied, 1);
@@ -600,11 +604,9 @@ test_challenge_failures_and_expiry(void **state)
 	c->now += 2ULL * FAKECA_DAY * 1000;
 	fetch_order(c, ou, &o);
 	assert_int_equal(o.status, ACME_ST_INVALID);
-	post(c, o.authzs[0], "", &r);
-	assert_int_equal(acme_authz_parse(r.body, r.body_len, &a), 0);
+	fetch_authz(c, o.authzs[0], &a);
 	assert_int_equal(a.status, ACME_ST_EXPIRED);
 	acme_authz_free(&a);
-	fakeca_resp_free(&r);
 	acme_order_free(&o);
 	free(ou);
 	cl_free(c);

@@ -53,6 +53,14 @@ assert_valid_once(struct world *w, const char *id)
 	assert_int_equal(world_txt_total(w), 0);
 }
 
+/* Run until the domain is valid, within limit (ms), then as above. */
+static void
+run_valid_once(struct world *w, const char *id, uint64_t limit)
+{
+	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, limit), W_COND);
+	assert_valid_once(w, id);
+}
+
 static void
 test_badnonce_half(void **state)
 {
@@ -63,9 +71,7 @@ test_badnonce_half(void **state)
 	fakeca_cfg_default(&cc);
 	cc.badnonce_pct = 50;
 	w = start(&cc, 21, NULL, 0, id);
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 10 * W_MIN),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 10 * W_MIN);
 	assert_true(fakeca_badnonces(w->ca) >= 3);
 	assert_int_equal(fakeca_norders(w->ca), 1);
 	/* retried at once, not backed off: well under a minute */
@@ -83,9 +89,7 @@ test_badnonce_streak(void **state)
 	fakeca_cfg_default(&cc);
 	cc.badnonce_next = 10;
 	w = start(&cc, 22, NULL, 0, id);
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 10 * W_MIN),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 10 * W_MIN);
 	assert_int_equal(fakeca_badnonces(w->ca), 10);
 	assert_int_equal(fakeca_norders(w->ca), 1);
 	assert_int_equal(world_domain(w, id)->failures, 0);
@@ -107,9 +111,7 @@ test_rate_limited_retry_after(void **state)
 	const struct fakeca_req *a, *b;
 	struct world *w = start(NULL, 23, &f, 1, id);
 	(void)state;
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 30 * W_MIN),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 30 * W_MIN);
 	a = world_req(w, FEP_NEWORDER, 0);
 	b = world_req(w, FEP_NEWORDER, 1);
 	assert_non_null(a);
@@ -145,9 +147,7 @@ test_503_then_success(void **state)
 	char id[ACME_ID_LEN + 1];
 	struct world *w = start(NULL, 24, f, 2, id);
 	(void)state;
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 30 * W_MIN),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 30 * W_MIN);
 	assert_int_equal(fakeca_fault_get(w->ca, 0)->applied, 1);
 	assert_int_equal(fakeca_fault_get(w->ca, 1)->applied, 1);
 	assert_int_equal(fakeca_count(w->ca, FEP_NEWORDER), 2);
@@ -166,9 +166,7 @@ test_transport_backoff(void **state)
 	struct world *w = start(NULL, 25, &f, 1, id);
 	(void)state;
 	w->http_start_fail = 1; /* and the very first request cannot start */
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 2 * W_HOUR),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 2 * W_HOUR);
 	assert_int_equal(fakeca_count(w->ca, FEP_DIR), 6);
 	for (unsigned i = 0; i < 6; i++)
 		t[i] = world_req(w, FEP_DIR, i)->t_ms;
@@ -233,8 +231,7 @@ test_order_expiry(void **state)
 	fakeca_cfg_default(&cc);
 	cc.order_lifetime_s = 3600;
 	w = start(&cc, 27, &f, 1, id);
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, W_DAY), W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, W_DAY);
 	/* the stalled order expired after an hour; a new one worked */
 	assert_int_equal(fakeca_norders(w->ca), 2);
 	assert_string_equal(fakeca_order_status(w->ca, 0), "invalid");
@@ -311,9 +308,7 @@ test_processing_retry_after(void **state)
 	cc.processing_ms = 30000;
 	cc.processing_retry_after_s = 10;
 	w = start(&cc, 28, NULL, 0, id);
-	assert_int_equal(world_run_status(w, id, ACME_DS_VALID, 10 * W_MIN),
-			 W_COND);
-	assert_valid_once(w, id);
+	run_valid_once(w, id, 10 * W_MIN);
 	/* after finalize, the order is polled as Retry-After says */
 	fin = fakeca_find(w->ca, FEP_FINALIZE, 0);
 	assert_true(fin != SIZE_MAX);

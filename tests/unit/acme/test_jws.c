@@ -73,6 +73,13 @@ member_decode(const cJSON *obj, const char *name, uint8_t **out)
 	return (size_t)n;
 }
 
+/* acme_jws_verify() of a whole JWS text, for its verdict only. */
+static int
+verify(const char *jws, EVP_PKEY *key)
+{
+	return acme_jws_verify(jws, strlen(jws), key, NULL, NULL);
+}
+
 static const char *
 str_member(const cJSON *obj, const char *name)
 {
@@ -180,7 +187,7 @@ roundtrip(EVP_PKEY *key, const char *alg, const EVP_MD *md, size_t ec_size)
 	free(hdr);
 	free(pay);
 	/* with the key given too */
-	assert_int_equal(acme_jws_verify(out, strlen(out), key, NULL, NULL), 0);
+	assert_int_equal(verify(out, key), 0);
 	cJSON_Delete(jws);
 	free(out);
 
@@ -203,8 +210,7 @@ roundtrip(EVP_PKEY *key, const char *alg, const EVP_MD *md, size_t ec_size)
 	free(hdr);
 	free(pay);
 	/* no jwk in the header and no key: nothing to verify with */
-	assert_int_equal(acme_jws_verify(out, strlen(out), NULL, NULL, NULL),
-			 AD_EMALF);
+	assert_int_equal(verify(out, NULL), AD_EMALF);
 	free(out);
 	assert_int_equal(ERR_peek_error(), 0);
 }
@@ -242,13 +248,11 @@ test_ec_signature_padding(void **state)
 		snprintf(payload, sizeof(payload), "{\"i\":%d}", i);
 		assert_int_equal(
 		    acme_jws_sign(ec256, "k", "n", "u", payload, &out), 0);
-		assert_int_equal(
-		    acme_jws_verify(out, strlen(out), ec256, NULL, NULL), 0);
+		assert_int_equal(verify(out, ec256), 0);
 		free(out);
 		assert_int_equal(
 		    acme_jws_sign(ec384, "k", "n", "u", payload, &out), 0);
-		assert_int_equal(
-		    acme_jws_verify(out, strlen(out), ec384, NULL, NULL), 0);
+		assert_int_equal(verify(out, ec384), 0);
 		free(out);
 	}
 }
@@ -280,10 +284,8 @@ tamper(EVP_PKEY *key, EVP_PKEY *other)
 	/* different payload, original signature */
 	ad_b64url_encode((const uint8_t *)"{\"a\":2}", 7, b64);
 	bad = replace_member(out, "payload", b64);
-	assert_int_equal(acme_jws_verify(bad, strlen(bad), NULL, NULL, NULL),
-			 AD_EAUTH);
-	assert_int_equal(acme_jws_verify(bad, strlen(bad), key, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(bad, NULL), AD_EAUTH);
+	assert_int_equal(verify(bad, key), AD_EAUTH);
 	cJSON_free(bad);
 
 	/* one bit of the signature flipped (a middle character, so the
@@ -293,8 +295,7 @@ tamper(EVP_PKEY *key, EVP_PKEY *other)
 	sl = strlen(sig);
 	sig[sl / 2] = sig[sl / 2] == 'A' ? 'B' : 'A';
 	bad = replace_member(out, "signature", sig);
-	assert_int_equal(acme_jws_verify(bad, strlen(bad), NULL, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(bad, NULL), AD_EAUTH);
 	cJSON_free(bad);
 	/* signature one octet short (re-encoded, so still canonical) */
 	{
@@ -306,15 +307,13 @@ tamper(EVP_PKEY *key, EVP_PKEY *other)
 		free(raw);
 		bad = replace_member(out, "signature", short_b64);
 	}
-	assert_int_equal(acme_jws_verify(bad, strlen(bad), key, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(bad, key), AD_EAUTH);
 	cJSON_free(bad);
 	free(sig);
 	cJSON_Delete(o);
 
 	/* right form, wrong key */
-	assert_int_equal(acme_jws_verify(out, strlen(out), other, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(out, other), AD_EAUTH);
 	free(out);
 	assert_int_equal(ERR_peek_error(), 0);
 }
@@ -360,16 +359,13 @@ test_alg_mismatch(void **state)
 				 b64);
 		cJSON_free(hdr_text);
 		bad = replace_member(out, "protected", b64);
-		assert_int_equal(
-		    acme_jws_verify(bad, strlen(bad), ec256, NULL, NULL),
-		    AD_EAUTH);
+		assert_int_equal(verify(bad, ec256), AD_EAUTH);
 		cJSON_free(bad);
 	}
 	cJSON_Delete(h);
 	cJSON_Delete(o);
 	/* the P-384 key sees an ES256 JWS */
-	assert_int_equal(acme_jws_verify(out, strlen(out), ec384, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(out, ec384), AD_EAUTH);
 	free(out);
 }
 
@@ -409,9 +405,7 @@ test_malformed(void **state)
 	o = cJSON_Parse(out);
 	cJSON_AddItemToObject(o, "header", cJSON_CreateObject());
 	with_header = cJSON_PrintUnformatted(o);
-	assert_int_equal(
-	    acme_jws_verify(with_header, strlen(with_header), NULL, NULL, NULL),
-	    AD_EMALF);
+	assert_int_equal(verify(with_header, NULL), AD_EMALF);
 	cJSON_free(with_header);
 	cJSON_Delete(o);
 	/* the length bounds the parse: a prefix is not a JWS */
@@ -545,9 +539,7 @@ test_bad_jwk(void **state)
 		text = cJSON_PrintUnformatted(h);
 		ad_b64url_encode((const uint8_t *)text, strlen(text), b64);
 		bad = replace_member(out, "protected", b64);
-		assert_int_equal(
-		    acme_jws_verify(bad, strlen(bad), NULL, NULL, NULL),
-		    AD_EMALF);
+		assert_int_equal(verify(bad, NULL), AD_EMALF);
 		cJSON_free(bad);
 		cJSON_free(text);
 		cJSON_Delete(h);
@@ -570,10 +562,8 @@ test_keychange(void **state)
 	assert_int_equal(acme_jws_keychange(rsa2048, ec384, acct, url, &out),
 			 0);
 	/* signed by the new key, not the old one */
-	assert_int_equal(acme_jws_verify(out, strlen(out), ec384, NULL, NULL),
-			 0);
-	assert_int_equal(acme_jws_verify(out, strlen(out), rsa2048, NULL, NULL),
-			 AD_EAUTH);
+	assert_int_equal(verify(out, ec384), 0);
+	assert_int_equal(verify(out, rsa2048), AD_EAUTH);
 	assert_int_equal(acme_jws_verify(out, strlen(out), NULL, &hdr, &pay),
 			 0);
 	h = cJSON_Parse(hdr);
@@ -620,8 +610,7 @@ test_keychange(void **state)
 		    acme_jws_verify(outer, strlen(outer), ec256, NULL, &got),
 		    0);
 		assert_string_equal(got, inner);
-		assert_int_equal(
-		    acme_jws_verify(got, strlen(got), ec256b, NULL, NULL), 0);
+		assert_int_equal(verify(got, ec256b), 0);
 		free(got);
 		free(inner);
 		free(outer);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of acme/pki.c against real OpenSSL: key generation and PEM
- * round trips, the RFC 7638 §3.1 thumbprint example, JWK coordinate
- * padding, the dns-01 value recomputed independently, CSR make/parse
- * (wildcards, the 100-name limit, tampering), and chains built here with
+ * Unit tests of acme/pki.c against real OpenSSL: key type names, the
+ * syntax of certificate names, key generation and PEM round trips, the
+ * RFC 7638 §3.1 thumbprint example, JWK coordinate padding, the dns-01
+ * value recomputed independently, CSR make/parse (wildcards, the
+ * 100-name limit, tampering), and chains built here with
  * the X509 API (validity, serial, names, issuers, order, limits, key
  * match, split, DER, SPKI hash) including the RFC 9773 §4.1 ARI example.
  * Expected values are either published vectors or recomputed here with
@@ -82,6 +83,76 @@ test_keytype_names(void **state)
 	assert_int_equal(acme_keytype_parse("rsa1024", &t), AD_EINVAL);
 	assert_int_equal(acme_keytype_parse("", &t), AD_EINVAL);
 	assert_int_equal(acme_keytype_parse(NULL, &t), AD_EINVAL);
+}
+
+/* ---- names ---- */
+
+static void
+test_name_valid(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+	    {"example.test", true},
+	    {"*.example.test", true},
+	    {"test", true}, /* one label: syntax only, policy is the API's */
+	    {"a-b.c0.1.test", true},
+	    {"xn--bcher-kva.example", true},
+	    {"", false},
+	    {"*", false},
+	    {"*.", false},
+	    {"*.*.a.test", false}, /* a wildcard only as the leftmost label */
+	    {"a.*.test", false},
+	    {"*a.test", false},
+	    {"Example.test", false}, /* callers lower-case first */
+	    {"example.test.", false},
+	    {".example.test", false},
+	    {"a..test", false},
+	    {"-a.test", false},
+	    {"a-.test", false},
+	    {"a_b.test", false},
+	    {"a b.test", false},
+	};
+	char label[80], name[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *n = cases[i].name;
+
+		if (acme_name_valid(n, strlen(n)) != cases[i].ok)
+			fail_msg("acme_name_valid(\"%s\") != %d", n,
+				 cases[i].ok);
+	}
+	assert_false(acme_name_valid(NULL, 0));
+	/* len is honoured: no NUL needed, and a NUL inside len is no
+	 * name byte */
+	assert_true(acme_name_valid("a.test!!", 6));
+	assert_false(acme_name_valid("a.test", 5 + 2));
+
+	/* labels: 63 bytes at most (RFC 1035 §2.3.4) */
+	memset(label, 'a', 63);
+	strcpy(label + 63, ".test");
+	assert_true(acme_name_valid(label, strlen(label)));
+	memset(label, 'a', 64);
+	strcpy(label + 64, ".test");
+	assert_false(acme_name_valid(label, strlen(label)));
+
+	/* 253 bytes in all, the "*." of a wildcard included */
+	for (size_t o = 0; o < 253; o += 50)
+		memcpy(name + o,
+		       "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.",
+		       50);
+	name[253] = '\0';
+	name[252] = 'c'; /* no trailing dot: 253 = 5 * 50 + 3 */
+	assert_int_equal(strlen(name), 253);
+	assert_true(acme_name_valid(name, 253));
+	assert_false(acme_name_valid("*.", 2));
+	memcpy(name, "*.", 2);
+	assert_true(acme_name_valid(name, 253));
+	name[253] = 'd';
+	name[254] = '\0';
+	assert_false(acme_name_valid(name, 254));
 }
 
 static void
@@ -418,6 +489,30 @@ der_to_pem(const char *label, const uint8_t *der, size_t len)
 	return out;
 }
 
+/* acme_csr_parse() of pem for its names only (the DER copy is dropped). */
+static int
+pem_names(const char *pem, char ***names, size_t *n)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int r =
+	    acme_csr_parse(pem, strlen(pem), names, n, &der, &der_len, NULL);
+
+	free(der);
+	return r;
+}
+
+/* pem_names() of a CSR in DER form, armoured first. */
+static int
+der_names(const uint8_t *der, size_t der_len, char ***names, size_t *n)
+{
+	char *pem = der_to_pem("CERTIFICATE REQUEST", der, der_len);
+	int r = pem_names(pem, names, n);
+
+	free(pem);
+	return r;
+}
+
 static void
 test_csr_roundtrip(void **state)
 {
@@ -466,11 +561,8 @@ test_csr_roundtrip(void **state)
 	EVP_PKEY_free(pub);
 
 	/* pub is optional */
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der2, &der2_len, NULL),
-	    0);
+	assert_int_equal(pem_names(pem, &got, &n), 0);
 	acme_names_free(got);
-	free(der2);
 
 	/* tampered: flip a bit in the signature (the last octet) */
 	free(pem);
@@ -492,20 +584,17 @@ static void
 test_csr_rsa_tamper_body(void **state)
 {
 	const char *names[] = {"abc.example.org"};
-	uint8_t *der = NULL, *der2 = NULL;
-	size_t der_len = 0, der2_len = 0, n = 0;
-	char **got = NULL, *pem, *hit;
+	uint8_t *der = NULL;
+	size_t der_len = 0, n = 0;
+	char **got = NULL, *hit;
 
 	(void)state;
 	assert_int_equal(acme_csr_make(rsa2048, names, 1, &der, &der_len), 0);
 	hit = memmem(der, der_len, "abc.example.org", 15);
 	assert_non_null(hit);
 	hit[0] = 'x'; /* CN "xbc.example.org" */
-	pem = der_to_pem("CERTIFICATE REQUEST", der, der_len);
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der2, &der2_len, NULL),
-	    AD_EMALF);
-	free(pem);
+	assert_int_equal(der_names(der, der_len, &got, &n), AD_EMALF);
+	assert_null(got);
 	free(der);
 }
 
@@ -524,7 +613,7 @@ make_names(size_t n)
 static void
 test_csr_limits(void **state)
 {
-	char **names = make_names(101), **got = NULL, *pem;
+	char **names = make_names(101), **got = NULL;
 	uint8_t *der = NULL, *der2 = NULL;
 	size_t der_len = 0, der2_len = 0, n = 0;
 	char longname[100];
@@ -534,29 +623,20 @@ test_csr_limits(void **state)
 	assert_int_equal(acme_csr_make(ec256, (const char *const *)names, 100,
 				       &der, &der_len),
 			 0);
-	pem = der_to_pem("CERTIFICATE REQUEST", der, der_len);
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der2, &der2_len, NULL),
-	    0);
+	assert_int_equal(der_names(der, der_len, &got, &n), 0);
 	assert_int_equal(n, 100);
 	assert_string_equal(got[99], "h99.example.net");
 	acme_names_free(got);
-	free(der2);
 	free(der);
-	free(pem);
 
 	/* 101 -> AD_ELIMIT */
 	assert_int_equal(acme_csr_make(ec256, (const char *const *)names, 101,
 				       &der, &der_len),
 			 0);
-	pem = der_to_pem("CERTIFICATE REQUEST", der, der_len);
 	got = NULL;
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der2, &der2_len, NULL),
-	    AD_ELIMIT);
+	assert_int_equal(der_names(der, der_len, &got, &n), AD_ELIMIT);
 	assert_null(got);
 	free(der);
-	free(pem);
 	acme_names_free(names);
 
 	/* a first name longer than 64 bytes: no CN, still in the SANs */
@@ -573,16 +653,11 @@ test_csr_limits(void **state)
 		assert_int_equal(
 		    X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
 		X509_REQ_free(req);
-		pem = der_to_pem("CERTIFICATE REQUEST", der, der_len);
-		assert_int_equal(acme_csr_parse(pem, strlen(pem), &got, &n,
-						&der2, &der2_len, NULL),
-				 0);
+		assert_int_equal(der_names(der, der_len, &got, &n), 0);
 		assert_int_equal(n, 1);
 		assert_string_equal(got[0], longname);
 		acme_names_free(got);
-		free(der2);
 		free(der);
-		free(pem);
 	}
 
 	/* no names, bad names */
@@ -643,42 +718,33 @@ static void
 test_csr_cn_and_other_sans(void **state)
 {
 	char **got = NULL, *pem;
-	uint8_t *der = NULL;
-	size_t der_len = 0, n = 0;
+	size_t n = 0;
 
 	(void)state;
 	pem =
 	    csr_custom("CN.Example.com",
 		       "DNS:a.example.com,DNS:B.EXAMPLE.COM,DNS:a.example.com");
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der, &der_len, NULL),
-	    0);
+	assert_int_equal(pem_names(pem, &got, &n), 0);
 	/* duplicates folded, lower-cased, CN appended */
 	assert_int_equal(n, 3);
 	assert_string_equal(got[0], "a.example.com");
 	assert_string_equal(got[1], "b.example.com");
 	assert_string_equal(got[2], "cn.example.com");
 	acme_names_free(got);
-	free(der);
 	free(pem);
 
 	/* CN only */
 	pem = csr_custom("only.example.com", NULL);
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der, &der_len, NULL),
-	    0);
+	assert_int_equal(pem_names(pem, &got, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(got[0], "only.example.com");
 	acme_names_free(got);
-	free(der);
 	free(pem);
 
 	/* an IP SAN cannot match a DNS identifier: refused */
 	pem = csr_custom("x.example.com", "DNS:x.example.com,IP:192.0.2.1");
 	got = NULL;
-	assert_int_equal(
-	    acme_csr_parse(pem, strlen(pem), &got, &n, &der, &der_len, NULL),
-	    AD_EMALF);
+	assert_int_equal(pem_names(pem, &got, &n), AD_EMALF);
 	assert_null(got);
 	free(pem);
 }
@@ -801,8 +867,6 @@ static const uint8_t int_ski[] = {0x69, 0x88, 0x5b, 0x6b, 0x87, 0x46, 0x40,
 static int
 chain_setup(void **state)
 {
-	struct certspec s;
-
 	(void)state;
 	if (setup(state) != 0)
 		return -1;
@@ -810,40 +874,38 @@ chain_setup(void **state)
 	acme_key_generate(ACME_KEY_EC256, &ch.int_key);
 	acme_key_generate(ACME_KEY_EC256, &ch.leaf_key);
 
-	memset(&s, 0, sizeof(s));
-	s.cn = "Test Root X9";
-	s.key = ch.root_key;
-	s.serial = root_serial;
-	s.serial_len = sizeof(root_serial);
-	s.not_before = NB - 86400 * 365;
-	s.not_after = NA + 86400 * 3650;
-	ch.root = make_cert(&s);
-
-	memset(&s, 0, sizeof(s));
-	s.cn = "Test Intermediate E9";
-	s.issuer = ch.root;
-	s.issuer_key = ch.root_key;
-	s.key = ch.int_key;
-	s.serial = int_serial;
-	s.serial_len = sizeof(int_serial);
-	s.ski = int_ski;
-	s.ski_len = sizeof(int_ski);
-	s.not_before = NB - 86400;
-	s.not_after = NA + 86400 * 365;
-	ch.inter = make_cert(&s);
-
-	memset(&s, 0, sizeof(s));
-	s.cn = "www.example.com";
-	s.issuer = ch.inter;
-	s.issuer_key = ch.int_key;
-	s.key = ch.leaf_key;
-	s.serial = leaf_serial;
-	s.serial_len = sizeof(leaf_serial);
-	s.san = "DNS:WWW.Example.com,DNS:*.example.com,IP:192.0.2.7";
-	s.aki = 1;
-	s.not_before = NB;
-	s.not_after = NA;
-	ch.leaf = make_cert(&s);
+	ch.root = make_cert(&(struct certspec){
+	    .cn = "Test Root X9",
+	    .key = ch.root_key,
+	    .serial = root_serial,
+	    .serial_len = sizeof(root_serial),
+	    .not_before = NB - 86400 * 365,
+	    .not_after = NA + 86400 * 3650,
+	});
+	ch.inter = make_cert(&(struct certspec){
+	    .cn = "Test Intermediate E9",
+	    .issuer = ch.root,
+	    .issuer_key = ch.root_key,
+	    .key = ch.int_key,
+	    .serial = int_serial,
+	    .serial_len = sizeof(int_serial),
+	    .ski = int_ski,
+	    .ski_len = sizeof(int_ski),
+	    .not_before = NB - 86400,
+	    .not_after = NA + 86400 * 365,
+	});
+	ch.leaf = make_cert(&(struct certspec){
+	    .cn = "www.example.com",
+	    .issuer = ch.inter,
+	    .issuer_key = ch.int_key,
+	    .key = ch.leaf_key,
+	    .serial = leaf_serial,
+	    .serial_len = sizeof(leaf_serial),
+	    .san = "DNS:WWW.Example.com,DNS:*.example.com,IP:192.0.2.7",
+	    .aki = 1,
+	    .not_before = NB,
+	    .not_after = NA,
+	});
 	return 0;
 }
 
@@ -989,23 +1051,22 @@ test_serial_zero_and_single(void **state)
 	static char pem[8192];
 	static const uint8_t zero[] = {0x00};
 	struct acme_certinfo info;
-	struct certspec s;
 	X509 *x;
 	size_t off;
 	char *leaf = NULL, *rest = NULL;
 
 	(void)state;
-	memset(&s, 0, sizeof(s));
-	s.cn = "zero.example";
-	s.issuer = ch.inter;
-	s.issuer_key = ch.int_key;
-	s.key = ec256;
-	s.serial = zero;
-	s.serial_len = 1;
-	s.san = "DNS:zero.example";
-	s.not_before = NB;
-	s.not_after = NA;
-	x = make_cert(&s);
+	x = make_cert(&(struct certspec){
+	    .cn = "zero.example",
+	    .issuer = ch.inter,
+	    .issuer_key = ch.int_key,
+	    .key = ec256,
+	    .serial = zero,
+	    .serial_len = 1,
+	    .san = "DNS:zero.example",
+	    .not_before = NB,
+	    .not_after = NA,
+	});
 	off = append_pem(pem, 0, sizeof(pem), x);
 	assert_int_equal(acme_chain_parse(pem, off, ec256, &info), 0);
 	assert_string_equal(info.serial, "0");
@@ -1079,24 +1140,23 @@ test_ari_id_variants(void **state)
 	static char pem[8192];
 	static const uint8_t ser[] = {0x01, 0x02, 0x03};
 	struct acme_certinfo info;
-	struct certspec s;
 	char want[128], k[64], v[16];
 	X509 *x;
 	size_t off;
 
 	(void)state;
-	memset(&s, 0, sizeof(s));
-	s.cn = "rsa.example";
-	s.issuer = ch.inter;
-	s.issuer_key = ch.int_key;
-	s.key = rsa2048;
-	s.serial = ser;
-	s.serial_len = sizeof(ser);
-	s.san = "DNS:rsa.example";
-	s.aki = 1;
-	s.not_before = NB;
-	s.not_after = NA;
-	x = make_cert(&s);
+	x = make_cert(&(struct certspec){
+	    .cn = "rsa.example",
+	    .issuer = ch.inter,
+	    .issuer_key = ch.int_key,
+	    .key = rsa2048,
+	    .serial = ser,
+	    .serial_len = sizeof(ser),
+	    .san = "DNS:rsa.example",
+	    .aki = 1,
+	    .not_before = NB,
+	    .not_after = NA,
+	});
 	off = append_pem(pem, 0, sizeof(pem), x);
 	off = append_pem(pem, off, sizeof(pem), ch.inter);
 	assert_int_equal(acme_chain_parse(pem, off, rsa2048, &info), 0);
@@ -1122,6 +1182,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keytype_names),
+	    cmocka_unit_test(test_name_valid),
 	    cmocka_unit_test(test_key_generate_all),
 	    cmocka_unit_test(test_key_pem_forms),
 	    cmocka_unit_test(test_key_type_other),

@@ -7,8 +7,11 @@
  * normalisation of POST /domains requests, the commit-then-add order,
  * deletes (one, per owner, from the CLI's request queue), the API's own
  * domain for [api] tls = acme, and the TLSA records restored into the
- * zone from a stored certificate. Every test has its own directory, store
- * and loop; every wait is bounded.
+ * zone from a stored certificate; the account side: CLI requests
+ * (register handed to the API's loader, a key change that is never
+ * stored unless accepted), the account error kept in the row, and a
+ * deactivated account refusing renew/add. Every test has its own
+ * directory, store and loop; every wait is bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -792,6 +795,185 @@ test_tlsa_restore_and_cli_delete(void **state)
 	EVP_PKEY_free(k2);
 }
 
+/* ---- the account: CLI requests, errors, deactivation --------------------- */
+
+struct loader {
+	int calls;
+	char user[64];
+};
+
+static int
+fake_loader(void *arg, const char *username)
+{
+	struct loader *l = arg;
+	l->calls++;
+	snprintf(l->user, sizeof(l->user), "%s", username);
+	return 0;
+}
+
+/* Run the loop until the stored account row has key (any value), or ms. */
+static char *
+wait_row_field(struct fx *f, const char *key, uint64_t ms)
+{
+	uint64_t end = ad_mono_ms() + ms;
+	for (;;) {
+		struct rows r;
+		rows_read(f, &r);
+		char *v = r.account ? json_get(r.account, key) : NULL;
+		rows_free(&r);
+		if (v || ad_mono_ms() >= end)
+			return v;
+		for (int i = 0; i < 20; i++)
+			uv_run(&f->loop, UV_RUN_NOWAIT), usleep(1000);
+	}
+}
+
+/*
+ * With a CA that cannot be reached: "register" goes to the registration
+ * loader; the account error (directory unreachable) is reported, stored
+ * in the account row and the account is not ready; a queued key change
+ * never replaces the stored key (only an accepted rollover may), and a
+ * contact the CA never saw is not stored.
+ */
+static void
+test_account_requests_offline(void **state)
+{
+	struct fx *f = *state;
+	struct loader l = {0};
+	struct srv_store *s = NULL;
+	struct srv_acme_stats st;
+	struct rows r;
+	char err[256];
+
+	assert_int_equal(start(f, mkcfg(f, DIR1, "")), 0);
+	srv_acme_set_registration_loader(f->acme, fake_loader, &l);
+	rows_read(f, &r);
+	char *key1 = json_get(r.account, "key_pem");
+	assert_non_null(key1);
+	rows_free(&r);
+
+	/* what `acmedns domains add` and `acmedns account` queue */
+	assert_int_equal(srv_store_open(NULL, f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(srv_store_request_put(s, "register", OWNER_B, OWNER_B,
+					       NULL, NULL),
+			 0);
+	assert_int_equal(srv_store_request_put(s, "key_change", "account",
+					       "ec384", NULL, NULL),
+			 0);
+	assert_int_equal(srv_store_request_put(s, "contact", "account",
+					       "x@example.test", NULL, NULL),
+			 0);
+	srv_store_close(s);
+	run_until(f, &l.calls, 6000);
+	assert_int_equal(l.calls, 1);
+	assert_string_equal(l.user, OWNER_B);
+
+	/* the directory cannot be fetched: an account-level error */
+	uint64_t end = ad_mono_ms() + 6000;
+	while (!srv_acme_account_error(f->acme) && ad_mono_ms() < end)
+		uv_run(&f->loop, UV_RUN_NOWAIT), usleep(1000);
+	const char *e = srv_acme_account_error(f->acme);
+	assert_non_null(e);
+	assert_non_null(strstr(e, DIR1));
+	srv_acme_stats(f->acme, &st);
+	assert_false(st.account_ready);
+	assert_false(srv_acme_account_deactivated(f->acme));
+	/* ... kept in the account row for the CLI */
+	char *stored_err = wait_row_field(f, "error", 5000);
+	assert_non_null(stored_err);
+	assert_non_null(strstr(stored_err, DIR1));
+	free(stored_err);
+	stop(f);
+
+	rows_read(f, &r);
+	char *key2 = json_get(r.account, "key_pem");
+	char *contact = json_get(r.account, "contact");
+	assert_string_equal(key1, key2);
+	assert_null(contact);
+	rows_free(&r);
+	free(key1);
+	free(key2);
+}
+
+/*
+ * A deactivated account (as stored): renew and add are refused with
+ * AD_EAUTH (the API answers 409 account_deactivated), and rewriting the
+ * row (its error changed) keeps the contact set through the CLI.
+ */
+static void
+test_account_deactivated(void **state)
+{
+	struct fx *f = *state;
+	struct srv_store *s = NULL;
+	struct addres res;
+	struct rows r;
+	char err[256];
+	static const char *const names[] = {"d.example.com"};
+
+	assert_int_equal(start(f, mkcfg(f, DIR1, "")), 0);
+	assert_int_equal(add(f, &res, OWNER_A, SUB_A, names, 1, NULL, NULL,
+			     NULL, 0),
+			 0);
+	char id[ACME_ID_LEN + 1];
+	snprintf(id, sizeof(id), "%s", res.d.id);
+	acme_domain_clear(&res.d);
+	stop(f);
+
+	/* what the daemon stores after a deactivation and a contact */
+	rows_read(f, &r);
+	cJSON *j = cJSON_Parse(r.account);
+	rows_free(&r);
+	cJSON_AddStringToObject(j, "url", "http://127.0.0.1:9/acct/1");
+	cJSON_AddStringToObject(j, "status", "deactivated");
+	cJSON_AddStringToObject(j, "contact", "c@example.test");
+	/* an error of an earlier run, to be replaced by the current one */
+	cJSON_DeleteItemFromObject(j, "error");
+	cJSON_AddStringToObject(j, "error", "stale problem");
+	char *text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	assert_int_equal(srv_store_open(NULL, f->db, &s, err, sizeof(err)), 0);
+	assert_int_equal(srv_store_account_put(s, text, NULL, NULL), 0);
+	srv_store_close(s);
+	free(text);
+
+	assert_int_equal(start(f, mkcfg(f, DIR1, "")), 0);
+	assert_true(srv_acme_account_deactivated(f->acme));
+	assert_non_null(srv_acme_domain_find(f->acme, id));
+	assert_int_equal(srv_acme_domain_renew(f->acme, id), AD_EAUTH);
+	assert_int_equal(srv_acme_domain_renew(f->acme, "nope"), AD_ENOENT);
+	struct srv_acme_add req = {.owner = OWNER_A,
+				   .subdomain = SUB_A,
+				   .names = names,
+				   .nnames = 1};
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(srv_acme_domain_add(f->acme, &req, on_done, &res), 0);
+	assert_int_equal(res.called, 1);
+	assert_int_equal(res.status, AD_EAUTH);
+	assert_non_null(strstr(res.detail, "deactivated"));
+	/* the row is written again once the engine reports its error */
+	char *stored_err = NULL;
+	uint64_t end = ad_mono_ms() + 6000;
+	do {
+		free(stored_err);
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		usleep(2000);
+		stored_err = wait_row_field(f, "error", 200);
+	} while ((!stored_err || strcmp(stored_err, "stale problem") == 0) &&
+		 ad_mono_ms() < end);
+	assert_non_null(stored_err);
+	assert_non_null(strstr(stored_err, DIR1));
+	free(stored_err);
+	stop(f);
+	rows_read(f, &r);
+	char *contact = json_get(r.account, "contact");
+	char *status = json_get(r.account, "status");
+	assert_string_equal(contact, "c@example.test");
+	assert_string_equal(status, "deactivated");
+	free(contact);
+	free(status);
+	rows_free(&r);
+}
+
 int
 main(void)
 {
@@ -805,6 +987,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_api_domain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tlsa_restore_and_cli_delete,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_account_requests_offline,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_account_deactivated, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,10 +338,19 @@ test_name_valid(void **state)
 	assert_true(nv(n253));
 	snprintf(n254, sizeof(n254), "d%s", n253);
 	assert_false(nv(n254));
+	/* the "*." of a wildcard counts too: the engine holds names to
+	 * acme_name_valid(), which measures the whole name */
+	memcpy(n253, "*.", 2);
+	assert_true(nv(n253));
+	n254[0] = '*';
+	n254[1] = '.';
+	assert_false(nv(n254));
 	assert_false(nv(""));
 	assert_false(nv("*."));
 	assert_false(nv("*"));
 	assert_false(nv("test"));
+	assert_false(nv("*.test")); /* one label below the wildcard */
+	assert_false(nv("*.1.2.3.4"));
 	assert_false(nv("Example.test")); /* callers lower-case first */
 	assert_false(nv("example.test."));
 	assert_false(nv("1.2.3.4"));
