@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
@@ -87,6 +88,17 @@ post_get(struct acme_engine *e, struct eng_dom *m, eng_done_fn done,
 	 const char *url, uint64_t due_ms)
 {
 	acme__req_new(e, m, done, "POST", EP_NONE, url, "", 0, due_ms);
+}
+
+/* unix seconds -> "2026-12-01T10:00:00Z" for the log */
+static void
+iso_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
 }
 
 /* ---- order state ------------------------------------------------------- */
@@ -1326,11 +1338,13 @@ issue_done(struct acme_engine *e, struct eng_dom *m,
 		    now + acme__retry_after(e, resp, ENG_ARI_DEFAULT_MS);
 	m->no_replaces = false;
 	end_work(e, m);
+	char na[32], ra[32];
+	iso_time(d->not_after, na);
+	iso_time(d->renew_at, ra);
 	ad_info(MOD,
-		"domain %s (%s): certificate issued, valid until %lld, "
-		"renewal at %lld",
-		d->id, name0(m), (long long)d->not_after,
-		(long long)d->renew_at);
+		"domain %s (%s): certificate issued, valid until %s, "
+		"renewal at %s",
+		d->id, name0(m), na, ra);
 	changed(e, m);
 	if (e->ops.cert_issued)
 		e->ops.cert_issued(e->ops.ctx, d);
