@@ -88,6 +88,9 @@ acme__ready(const struct acme_engine *e)
 	return e->started && e->have_dir && e->ast == A_READY;
 }
 
+/* run what is due; starts: orders that may start now (see pump()) */
+static void pump(struct acme_engine *e, unsigned starts);
+
 static void set_error(struct acme_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -815,7 +818,7 @@ op_send(struct acme_engine *e, eng_done_fn done, enum eng_ep ep,
 {
 	e->op_req =
 	    acme__req_new(e, NULL, done, "POST", ep, NULL, payload, 0, 0);
-	acme_engine_tick(e);
+	pump(e, 0);
 	return 0;
 }
 
@@ -1104,7 +1107,7 @@ acme_engine_start(struct acme_engine *e)
 	e->started = true;
 	e->ast = A_DIR;
 	dir_fetch(e);
-	acme_engine_tick(e);
+	pump(e, 0);
 }
 
 /* ---- domains ---------------------------------------------------------------
@@ -1155,7 +1158,7 @@ acme_engine_add(struct acme_engine *e, const struct acme_domain *d)
 	acme__dom_schedule(e, m);
 	ad_info(MOD, "domain %s (%s%s): added, %s", m->d.id, m->d.names[0],
 		m->d.nnames > 1 ? ", ..." : "", acme_dstatus_name(m->d.status));
-	acme_engine_tick(e);
+	pump(e, 0);
 	return 0;
 }
 
@@ -1206,7 +1209,7 @@ acme_engine_renew(struct acme_engine *e, const char *id)
 	if (e->ops.domain_changed)
 		e->ops.domain_changed(e->ops.ctx, &m->d);
 	acme__dom_schedule(e, m);
-	acme_engine_tick(e);
+	pump(e, 0);
 	return 0;
 }
 
@@ -1239,7 +1242,7 @@ acme_engine_revoke(struct acme_engine *e, const char *id, int reason)
 		acme__dom_schedule(e, m);
 		return rc;
 	}
-	acme_engine_tick(e);
+	pump(e, 0);
 	return 0;
 }
 
@@ -1260,7 +1263,7 @@ acme_engine_delete(struct acme_engine *e, const char *id)
 		(e->ndoms - (size_t)i - 1) * sizeof(*e->doms));
 	e->ndoms--;
 	acme__dom_free(m);
-	acme_engine_tick(e); /* a slot may have come free */
+	pump(e, 0); /* a slot may have come free */
 	return 0;
 }
 
@@ -1303,7 +1306,7 @@ acme_engine_http_done(struct acme_engine *e, uint64_t id,
 	} else {
 		req_process(e, r, resp);
 	}
-	acme_engine_tick(e);
+	pump(e, 0);
 }
 
 void
@@ -1321,7 +1324,7 @@ acme_engine_resolve_done(struct acme_engine *e, uint64_t id, int status,
 	acme__req_cancel(e, r);
 	if (m)
 		acme__dom_resolved(e, m, status, target);
-	acme_engine_tick(e);
+	pump(e, 0);
 }
 
 static struct eng_dom *
@@ -1346,8 +1349,15 @@ sendable(const struct acme_engine *e, uint64_t now)
 	return NULL;
 }
 
-void
-acme_engine_tick(struct acme_engine *e)
+/*
+ * Run what is due. Orders start (key generation, CSR: the costly part)
+ * only from the host's tick, at most `starts` per call: a burst of new
+ * domains (a group commit of a hundred adds) must not hold the host's
+ * loop, which also answers DNS. next_wakeup() says "now" while orders
+ * wait for a slot, so the host comes back on its next loop pass.
+ */
+static void
+pump(struct acme_engine *e, unsigned starts)
 {
 	uint64_t now;
 	struct eng_req *r;
@@ -1375,14 +1385,22 @@ acme_engine_tick(struct acme_engine *e)
 				acme__dom_wake(e, m);
 			}
 		}
-		while (e->active < e->cfg.max_concurrent &&
-		       (m = oldest_queued(e)) != NULL)
+		while (starts > 0 && e->active < e->cfg.max_concurrent &&
+		       (m = oldest_queued(e)) != NULL) {
 			acme__dom_start_order(e, m);
+			starts--;
+		}
 	}
 	/* each send leaves the queued state (or moves due_ms into the
 	 * future), so this ends */
 	while ((r = sendable(e, now)) != NULL)
 		req_send(e, r);
+}
+
+void
+acme_engine_tick(struct acme_engine *e)
+{
+	pump(e, ENG_STARTS_PER_TICK);
 }
 
 uint64_t

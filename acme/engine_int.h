@@ -24,6 +24,7 @@
 #define ENG_BADNONCE_MS 60000u     /* badNonce retries per request */
 #define ENG_BACKOFF_MAX_MS 300000u /* request backoff cap (5 min) */
 #define ENG_POLL_MAX_MS 30000u     /* polling interval cap */
+#define ENG_STARTS_PER_TICK 4u     /* orders started per host tick */
 #define ENG_RA_MAX_MS 3600000u     /* Retry-After on success, cap (1 h) */
 #define ENG_DIR_MAX_AGE_MS 86400000u /* older: refreshed when next used */
 #define ENG_ARI_DEFAULT_MS 21600000u /* RFC 9773 §4.3: refetch, 6 h */

@@ -41,6 +41,8 @@
 #define HTTP__URL_MAX 8192 /* longest URL accepted */
 #define HTTP__SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define HTTP__TOO_LARGE "response too large (> 1 MiB)"
+#define HTTP__MAX_HOST_CONNS 4 /* connections per CA host */
+#define HTTP__DONE_PER_PASS 8  /* completions handled per loop pass */
 
 /* One socket curl wants watched (multi-uv.c's curl_context_t). Freed in
  * its close callback, which must not touch the owner: the owner may be
@@ -344,18 +346,22 @@ http__complete(struct http__xfer *x, CURLcode res)
 /* multi-uv.c check_multi_info(): collect finished transfers. A callback
  * may start new transfers or free h; the latter only sets h->closing and
  * the loop stops (teardown runs when the outermost caller unwinds). */
+static void http__timer_cb(uv_timer_t *t);
+
 static void
 http__check_multi_info(struct srv_acme_http *h)
 {
 	struct http__xfer *x;
 	CURLMsg *msg;
 	CURLcode res;
-	int pending;
+	int pending = 0;
+	unsigned budget = HTTP__DONE_PER_PASS;
 
-	while (!h->closing &&
+	while (!h->closing && budget > 0 &&
 	       (msg = curl_multi_info_read(h->multi, &pending)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
+		budget--;
 		x = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 				  (char **)&x);
@@ -366,6 +372,16 @@ http__check_multi_info(struct srv_acme_http *h)
 		http__xfer_unlink(x);
 		http__complete(x, res);
 		http__xfer_free(x);
+	}
+	if (!h->closing && budget == 0 && pending > 0) {
+		/*
+		 * Each completion runs engine work (parsing, signing the next
+		 * request): a burst of them would hold the loop that answers
+		 * DNS. The rest are taken on the next loop iteration (curl
+		 * keeps them queued; an early timeout action is harmless,
+		 * curl re-arms its own timer).
+		 */
+		uv_timer_start(&h->timer, http__timer_cb, 0, 0);
 	}
 }
 
@@ -556,6 +572,15 @@ srv_acme_http_new(const struct srv_acme_http_opts *opts,
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http__timer_func);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/*
+	 * Every TLS handshake is a few milliseconds of crypto on the loop
+	 * that also answers DNS. A burst of orders must not open a
+	 * connection each: requests to one CA share few connections
+	 * (HTTP/2 multiplexing where the CA offers it, see PIPEWAIT below;
+	 * otherwise they queue for one of these).
+	 */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)HTTP__MAX_HOST_CONNS);
 	uv_timer_init(h->loop, &h->timer);
 	h->timer.data = h;
 	*out = h;
@@ -648,6 +673,8 @@ srv_acme_http_start(struct srv_acme_http *h, const struct acme_http_req *req,
 		SETOPT(CURLOPT_SSL_CTX_FUNCTION, http__ssl_ctx);
 		SETOPT(CURLOPT_SSL_CTX_DATA, h);
 	}
+	/* wait for a connection that may multiplex rather than open one */
+	SETOPT(CURLOPT_PIPEWAIT, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	SETOPT(CURLOPT_USERAGENT, h->user_agent);
