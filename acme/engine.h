@@ -271,7 +271,10 @@ void acme_engine_http_done(struct acme_engine *e, uint64_t id,
  * any case); AD_ENOENT: no CNAME (NXDOMAIN/NODATA); other: lookup failed. */
 void acme_engine_resolve_done(struct acme_engine *e, uint64_t id, int status,
 			      const char *target);
-/* Run what is due at ops->now_ms. */
+/* Run what is due at ops->now_ms. New orders (key generation and CSR,
+ * the costly part) start only here, a few per call, so that a burst of
+ * domains never holds the host's loop for long; next_wakeup() is "now"
+ * while more are waiting. */
 void acme_engine_tick(struct acme_engine *e);
 /* Absolute time (unix ms) at which tick must run next; UINT64_MAX: none. */
 uint64_t acme_engine_next_wakeup(const struct acme_engine *e);
