@@ -7,6 +7,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static void
+dns_free(struct srv_dns *d)
+{
+	free(d->batch);
+	free(d->tcp_resp);
+	free(d);
+}
+
+/* Close every listener and connection (on the thread that runs d->loop). */
+static void
+dns_close_all(struct srv_dns *d)
+{
+	d->stopping = true;
+	d->pending_closes++; /* hold: nothing frees d while we close */
+	srv_dns__udp_stop(d);
+	srv_dns__tcp_stop(d);
+	d->pending_closes--;
+}
+
+static void
+on_stop_async(uv_async_t *h)
+{
+	struct srv_dns *d = h->data;
+
+	dns_close_all(d);
+	uv_close((uv_handle_t *)&d->stop_async, NULL);
+	/* the thread's uv_run returns once every handle has closed */
+}
+
+static void
+dns_thread(void *arg)
+{
+	struct srv_dns *d = arg;
+
+	uv_run(&d->own, UV_RUN_DEFAULT);
+}
+
+/* Threaded, not started (or its thread gone): close on this thread. */
+static void
+dns_own_close(struct srv_dns *d)
+{
+	dns_close_all(d);
+	if (!uv_is_closing((uv_handle_t *)&d->stop_async))
+		uv_close((uv_handle_t *)&d->stop_async, NULL);
+	uv_run(&d->own, UV_RUN_DEFAULT);
+	uv_loop_close(&d->own);
+	dns_free(d);
+}
+
 int
 srv_dns_start(uv_loop_t *loop, const struct zone *zone,
 	      const struct srv_dns_opts *opts, struct srv_dns **out, char *err,
@@ -18,6 +67,19 @@ srv_dns_start(uv_loop_t *loop, const struct zone *zone,
 	d->opts = *opts;
 	d->batch = xcalloc(1, sizeof(*d->batch));
 	d->tcp_resp = xmalloc(2 + 65535);
+	if (opts->own_thread) {
+		/* handles are made here, before the thread runs the loop:
+		 * nothing else touches it meanwhile */
+		d->threaded = true;
+		if (uv_loop_init(&d->own) != 0) {
+			snprintf(err, errlen, "cannot create the DNS loop");
+			dns_free(d);
+			return -1;
+		}
+		d->loop = &d->own;
+		uv_async_init(d->loop, &d->stop_async, on_stop_async);
+		d->stop_async.data = d;
+	}
 
 	for (size_t i = 0; i < opts->nlisten; i++) {
 		if (srv_dns__udp_start(d, &opts->listen[i], err, errlen) ||
@@ -26,6 +88,12 @@ srv_dns_start(uv_loop_t *loop, const struct zone *zone,
 			return -1;
 		}
 	}
+	if (d->threaded && uv_thread_create(&d->thread, dns_thread, d) != 0) {
+		snprintf(err, errlen, "cannot start the DNS thread");
+		dns_own_close(d);
+		return -1;
+	}
+	d->running = d->threaded;
 	*out = d;
 	return 0;
 }
@@ -33,11 +101,10 @@ srv_dns_start(uv_loop_t *loop, const struct zone *zone,
 void
 srv_dns__maybe_free(struct srv_dns *d)
 {
-	if (!d->stopping || d->pending_closes)
+	/* a threaded d is freed by srv_dns_stop after the join */
+	if (d->threaded || !d->stopping || d->pending_closes)
 		return;
-	free(d->batch);
-	free(d->tcp_resp);
-	free(d);
+	dns_free(d);
 }
 
 void
@@ -45,11 +112,18 @@ srv_dns_stop(struct srv_dns *d)
 {
 	if (!d || d->stopping)
 		return;
-	d->stopping = true;
-	d->pending_closes++; /* hold: nothing frees d while we close */
-	srv_dns__udp_stop(d);
-	srv_dns__tcp_stop(d);
-	d->pending_closes--;
+	if (d->threaded) {
+		if (!d->running) {
+			dns_own_close(d);
+			return;
+		}
+		uv_async_send(&d->stop_async);
+		uv_thread_join(&d->thread);
+		uv_loop_close(&d->own);
+		dns_free(d);
+		return;
+	}
+	dns_close_all(d);
 	srv_dns__maybe_free(d);
 }
 

@@ -26,6 +26,9 @@ struct srv_dns_opts {
 	uint32_t tcp_idle_ms;
 	uint32_t tcp_max_clients;
 	uint32_t tcp_max_queries;
+	/* answer on a thread of its own (own libuv loop): nothing the main
+	 * loop does (ACME crypto, API requests) ever delays a query */
+	bool own_thread;
 };
 
 struct srv_dns_stats {

@@ -45,7 +45,13 @@ struct udp_batch {
 };
 
 struct srv_dns {
-	uv_loop_t *loop;
+	uv_loop_t *loop; /* &own when threaded */
+	/* the DNS thread: its own loop, stopped through an async handle */
+	bool threaded;
+	uv_loop_t own;
+	uv_thread_t thread;
+	uv_async_t stop_async;
+	bool running; /* the thread runs (srv_dns_stop joins it) */
 	const struct zone *zone;
 	struct srv_dns_opts opts;
 	struct srv_dns_stats stats;

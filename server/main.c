@@ -436,6 +436,7 @@ cmd_serve(const char *path)
 		.tcp_idle_ms = a.cfg->tcp_idle_timeout * 1000,
 		.tcp_max_clients = a.cfg->tcp_max_clients,
 		.tcp_max_queries = a.cfg->tcp_max_queries,
+		.own_thread = true,
 	};
 	if (srv_dns_start(&a.loop, a.zone, &dopts, &a.dns, err, sizeof(err))) {
 		ad_err("dns", "%s", err);

@@ -322,8 +322,17 @@ int
 zone_create(const struct zone_params *p, struct zone **out)
 {
 	struct zone *z = xcalloc(1, sizeof(*z));
+	pthread_rwlockattr_t la;
 	size_t l;
 	int r;
+
+	/* writers first: a stream of queries must not starve an update */
+	z->lock = xmalloc(sizeof(*z->lock));
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(z->lock, &la);
+	pthread_rwlockattr_destroy(&la);
 
 	if ((r = dw_name_from_str(p->domain, NULL, z->apex, &z->apex_len)))
 		goto fail;
@@ -375,6 +384,10 @@ zone_free(struct zone *z)
 	free(z->buckets);
 	free(z->version);
 	free(z->identity);
+	if (z->lock) {
+		pthread_rwlock_destroy(z->lock);
+		free(z->lock);
+	}
 	free(z);
 }
 
@@ -527,8 +540,8 @@ is_wildcard(const uint8_t *lname)
 	return lname[0] == 1 && lname[1] == '*';
 }
 
-int
-zone_set_static(struct zone *z, const struct zone_rr *rrs, size_t n,
+static int
+set_static_locked(struct zone *z, const struct zone_rr *rrs, size_t n,
 		size_t *bad, const char **why)
 {
 	static const char *none = "";
@@ -636,8 +649,8 @@ name_arg(const struct zone *z, const char *name, uint8_t *lname, size_t *len)
 	return 0;
 }
 
-int
-zone_sub_register(struct zone *z, const char *name)
+static int
+sub_register_locked(struct zone *z, const char *name)
 {
 	uint8_t ln[DW_NAME_MAX];
 	size_t len;
@@ -654,8 +667,8 @@ zone_sub_register(struct zone *z, const char *name)
 	return 0;
 }
 
-int
-zone_sub_unregister(struct zone *z, const char *name)
+static int
+sub_unregister_locked(struct zone *z, const char *name)
 {
 	uint8_t ln[DW_NAME_MAX];
 	size_t len;
@@ -726,8 +739,8 @@ dtxt_append(struct zone *z, struct zone_node *n, const void *val, size_t len,
 	return n;
 }
 
-int
-zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
+static int
+txt_push_locked(struct zone *z, const char *name, const void *val, size_t len,
 	      uint64_t now_ms, unsigned slots)
 {
 	uint8_t ln[DW_NAME_MAX];
@@ -774,8 +787,8 @@ zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
 	return 0;
 }
 
-int
-zone_txt_pin(struct zone *z, const char *name, const void *val, size_t len,
+static int
+txt_pin_locked(struct zone *z, const char *name, const void *val, size_t len,
 	     uint64_t now_ms)
 {
 	uint8_t ln[DW_NAME_MAX];
@@ -798,8 +811,8 @@ zone_txt_pin(struct zone *z, const char *name, const void *val, size_t len,
 	return 0;
 }
 
-int
-zone_txt_unpin(struct zone *z, const char *name, const void *val, size_t len)
+static int
+txt_unpin_locked(struct zone *z, const char *name, const void *val, size_t len)
 {
 	uint8_t ln[DW_NAME_MAX];
 	size_t nl;
@@ -847,8 +860,8 @@ zone_txt_newest(const struct zone *z, const char *name)
 	return newest;
 }
 
-int
-zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
+static int
+tlsa_set_locked(struct zone *z, const char *name, const struct zone_tlsa *t,
 	      size_t cnt, uint32_t ttl)
 {
 	uint8_t ln[DW_NAME_MAX];
@@ -898,4 +911,90 @@ zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
 		node_gc(z, n);
 	bump(z);
 	return 0;
+}
+
+/* ---- the public mutators ------------------------------------------------
+ * Each takes the write lock around its *_locked body: queries are answered
+ * on a thread of their own (server/dns.c) while registrations, updates and
+ * the ACME engine change the tables on the main loop. */
+
+int
+zone_set_static(struct zone *z, const struct zone_rr *rrs, size_t n,
+		size_t *bad, const char **why)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = set_static_locked(z, rrs, n, bad, why);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_sub_register(struct zone *z, const char *name)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = sub_register_locked(z, name);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_sub_unregister(struct zone *z, const char *name)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = sub_unregister_locked(z, name);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_txt_push(struct zone *z, const char *name, const void *val, size_t len,
+	      uint64_t now_ms, unsigned slots)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = txt_push_locked(z, name, val, len, now_ms, slots);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_txt_pin(struct zone *z, const char *name, const void *val, size_t len,
+	     uint64_t now_ms)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = txt_pin_locked(z, name, val, len, now_ms);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_txt_unpin(struct zone *z, const char *name, const void *val, size_t len)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = txt_unpin_locked(z, name, val, len);
+	pthread_rwlock_unlock(z->lock);
+	return r;
+}
+
+int
+zone_tlsa_set(struct zone *z, const char *name, const struct zone_tlsa *t,
+	      size_t cnt, uint32_t ttl)
+{
+	int r;
+
+	pthread_rwlock_wrlock(z->lock);
+	r = tlsa_set_locked(z, name, t, cnt, ttl);
+	pthread_rwlock_unlock(z->lock);
+	return r;
 }

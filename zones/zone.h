@@ -6,8 +6,12 @@
  * query bytes into response bytes.
  *
  * Pure: no sockets, no I/O, no logging, no clock reads (callers pass "now").
- * zone_answer() does not allocate. Not thread-safe: one owner (the event
- * loop) mutates and answers; mutations between two answers are atomic.
+ * zone_answer() does not allocate. Threads: one writer thread (the main
+ * loop) calls the mutators, each of which holds the zone's write lock;
+ * zone_answer() may run on other threads at the same time (it holds the
+ * read lock for one query), so every answer sees a mutation entirely or
+ * not at all. The other readers (zone_txt_count, ...) are for the writer
+ * thread only.
  *
  * Names given as strings are in presentation format; a name without a
  * trailing dot is relative to the zone apex ("<uuid>" means

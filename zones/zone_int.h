@@ -48,6 +48,8 @@
 
 #include "zones/zone.h"
 
+#include <pthread.h>
+
 #include <string.h>
 
 /* An RRset: count RDATAs packed as [u16 rdlen][rdata]... */
@@ -123,6 +125,9 @@ zone__dtxt_size(const uint8_t *e)
 }
 
 struct zone {
+	/* Readers (zone_answer on the DNS thread) against the one writer
+	 * (the main loop): a pointer, so that const readers can lock it. */
+	pthread_rwlock_t *lock;
 	uint8_t apex[DW_NAME_MAX];
 	size_t apex_len;
 	char apex_str[DW_NAME_STR_MAX];
