@@ -406,7 +406,7 @@ def main():
                 log(f"{tool} run {i}: {results[(tool, 1)][-1]:.2f} s / "
                     f"{results[(tool, 3)][-1]:.2f} s")
 
-        many = {} if a.no_acmedns else burst(env, a.many)
+        many = {} if a.no_acmedns else burst(env, a.many, knot)
     finally:
         env.stop()
         knot.stop()
@@ -425,9 +425,12 @@ def main():
         print(f"- {k}: {v}")
 
 
-def burst(env, n):
+def burst(env, n, knot=None):
     """n registrations, n CNAMEs, n POST /domains back to back; until all
-    fullchain.pem files exist. Returns figures as text."""
+    fullchain.pem files exist. Returns figures as text. With knot, the
+    same probe also runs against knotd at the same time: a server that
+    does nothing but DNS, under the same CPU contention (Pebble, unbound,
+    the client), is the reference for "DNS unaffected"."""
     pid = env.acmedns.pid
     accts = [env.register() for _ in range(n)]
     names = [f"m{i:03d}.example.test" for i in range(n)]
@@ -441,6 +444,9 @@ def burst(env, n):
     hwm0, rss0 = vm(pid, "VmHWM"), vm(pid, "VmRSS")
     busy = DnsLoop(env.dns_port, env.zone)
     busy.start()
+    ref = DnsLoop(knot.port, PEER_ZONE) if knot else None
+    if ref:
+        ref.start()
     t0 = time.monotonic()
     ids = [(ac, env.add_domain(ac, [nm])["id"], nm)
            for nm, ac in zip(names, accts)]
@@ -454,6 +460,8 @@ def burst(env, n):
         time.sleep(0.02)
     took = time.monotonic() - t0
     busy.stop()
+    if ref:
+        ref.stop()
     hwm1 = vm(pid, "VmHWM")
     bad = [env.get_domain(ac, i) for ac, i, _ in left[:3]]
     return {
@@ -467,6 +475,9 @@ def burst(env, n):
         "DNS during the run": f"p50 {busy.pct(50):.3f} ms, p99 "
                               f"{busy.pct(99):.3f} ms ({len(busy.lat)} "
                               f"queries, {busy.lost} lost)",
+        **({"knotd at the same time (reference)":
+            f"p50 {ref.pct(50):.3f} ms, p99 {ref.pct(99):.3f} ms "
+            f"({len(ref.lat)} queries, {ref.lost} lost)"} if ref else {}),
     }
 
 
