@@ -851,7 +851,9 @@ do_metrics(struct areq *ar)
 			(unsigned long long)cum);
 	}
 	if (a->dns) {
-		const struct srv_dns_stats *d = srv_dns_stats(a->dns);
+		struct srv_dns_stats ds;
+		srv_dns_stats(a->dns, &ds);
+		const struct srv_dns_stats *d = &ds;
 		fprintf(f,
 			"# HELP acmedns_dns_queries_total DNS queries "
 			"received.\n"

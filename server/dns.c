@@ -127,20 +127,27 @@ srv_dns_stop(struct srv_dns *d)
 	srv_dns__maybe_free(d);
 }
 
-const struct srv_dns_stats *
-srv_dns_stats(const struct srv_dns *d)
+void
+srv_dns_stats(const struct srv_dns *d, struct srv_dns_stats *out)
 {
-	return &d->stats;
+	/* every member is a uint64_t counter */
+	_Static_assert(sizeof(d->stats) % sizeof(uint64_t) == 0,
+		       "srv_dns_stats holds only uint64_t counters");
+	const uint64_t *src = (const uint64_t *)&d->stats;
+	uint64_t *dst = (uint64_t *)out;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
 void
 srv_dns__count(struct srv_dns *d, const struct zone_qinfo *qi)
 {
 	if (qi->rcode < sizeof(d->stats.rcode) / sizeof(d->stats.rcode[0]))
-		d->stats.rcode[qi->rcode]++;
-	d->stats.qtype[srv_dns_qtype_slot(qi->qtype)]++;
+		DNS_STAT_INC(d->stats.rcode[qi->rcode]);
+	DNS_STAT_INC(d->stats.qtype[srv_dns_qtype_slot(qi->qtype)]);
 	if (qi->tc)
-		d->stats.truncated++;
+		DNS_STAT_INC(d->stats.truncated);
 }
 
 static const uint16_t qtype_slots[SRV_DNS_QTYPES - 1] = {

@@ -57,11 +57,13 @@ int srv_dns_start(uv_loop_t *loop, const struct zone *zone,
 		  const struct srv_dns_opts *opts, struct srv_dns **out,
 		  char *err, size_t errlen);
 
-/* Close all sockets and connections; frees d once libuv has closed every
- * handle (the loop must keep running until then). */
+/* Close all sockets and connections. With own_thread: stops and joins the
+ * DNS thread and frees d before returning. Otherwise d is freed once libuv
+ * has closed every handle (the loop must keep running until then). */
 void srv_dns_stop(struct srv_dns *d);
 
-const struct srv_dns_stats *srv_dns_stats(const struct srv_dns *d);
+/* A snapshot of the counters (any thread; each counter read atomically). */
+void srv_dns_stats(const struct srv_dns *d, struct srv_dns_stats *out);
 
 /* Internal to the module (dns_udp.c, dns_tcp.c). */
 int srv_dns__udp_start(struct srv_dns *d, const struct srv_addr *a, char *err,

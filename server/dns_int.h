@@ -66,6 +66,10 @@ struct srv_dns {
 	uint8_t *tcp_resp;	 /* 2 + 65535 scratch for one TCP answer */
 };
 
+/* Counters are written by the DNS thread and read by /metrics on the main
+ * loop: relaxed atomics (a plain add on x86-64, and no data race). */
+#define DNS_STAT_INC(x) __atomic_fetch_add(&(x), 1, __ATOMIC_RELAXED)
+
 void srv_dns__udp_stop(struct srv_dns *d);
 void srv_dns__tcp_stop(struct srv_dns *d);
 void srv_dns__maybe_free(struct srv_dns *d);

@@ -249,14 +249,14 @@ conn_process(struct tcp_conn *c)
 		}
 		if (c->rlen - off < 2 + mlen)
 			break;
-		d->stats.tcp_queries++;
+		DNS_STAT_INC(d->stats.tcp_queries);
 		size_t len = zone_answer(d->zone, c->rbuf + off + 2, mlen,
 					 d->tcp_resp + 2, 65535, &qo, &qi);
 		off += 2 + mlen;
 		c->queries++;
 		conn_touch(c);
 		if (len == 0) {
-			d->stats.dropped++;
+			DNS_STAT_INC(d->stats.dropped);
 		} else {
 			srv_dns__count(d, &qi);
 			d->tcp_resp[0] = (uint8_t)(len >> 8);
@@ -318,7 +318,7 @@ static void
 on_idle(uv_timer_t *t)
 {
 	struct tcp_conn *c = t->data;
-	c->d->stats.tcp_timeouts++;
+	DNS_STAT_INC(c->d->stats.tcp_timeouts);
 	conn_close(c);
 }
 
@@ -330,7 +330,7 @@ on_connection(uv_stream_t *server, int status)
 	if (status < 0 || d->stopping)
 		return;
 	if (d->nconns >= d->opts.tcp_max_clients && d->lru_head) {
-		d->stats.tcp_evicted++;
+		DNS_STAT_INC(d->stats.tcp_evicted);
 		conn_close(d->lru_head);
 	}
 	struct tcp_conn *c = xcalloc(1, sizeof(*c));
@@ -345,7 +345,7 @@ on_connection(uv_stream_t *server, int status)
 		conn_close(c);
 		return;
 	}
-	d->stats.tcp_accepted++;
+	DNS_STAT_INC(d->stats.tcp_accepted);
 	uv_tcp_nodelay(&c->h, 1);
 	uv_timer_start(&c->timer, on_idle, d->opts.tcp_idle_ms,
 		       d->opts.tcp_idle_ms);

@@ -100,16 +100,16 @@ on_udp_readable(uv_poll_t *h, int status, int events)
 		unsigned k = 0;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *rm = &b->rmsg[i].msg_hdr;
-			d->stats.udp_queries++;
+			DNS_STAT_INC(d->stats.udp_queries);
 			if (rm->msg_flags & MSG_TRUNC) {
-				d->stats.dropped++;
+				DNS_STAT_INC(d->stats.dropped);
 				continue;
 			}
 			size_t len = zone_answer(d->zone, b->q[i],
 						 b->rmsg[i].msg_len, b->r[k],
 						 UDP_RESP_MAX, &qo, &qi);
 			if (len == 0) {
-				d->stats.dropped++;
+				DNS_STAT_INC(d->stats.dropped);
 				continue;
 			}
 			srv_dns__count(d, &qi);
@@ -142,7 +142,7 @@ on_udp_readable(uv_poll_t *h, int status, int events)
 					continue;
 				/* full send buffer or an unreachable client:
 				 * UDP answers are best effort; skip one */
-				d->stats.send_errors++;
+				DNS_STAT_INC(d->stats.send_errors);
 				sent++;
 				continue;
 			}
