@@ -643,17 +643,33 @@ pend_send(struct pend *p)
 	free(p);
 }
 
+/* The answer: status and j (consumed) as its body. */
+static void
+pend_json(struct pend *p, int status, cJSON *j)
+{
+	p->status = status;
+	p->body = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	if (!p->body)
+		abort();
+}
+
+/* done has run: answer now, or when the srv_acme_* call returns. */
+static void
+pend_done(struct pend *p)
+{
+	p->called = true;
+	if (!p->in_call)
+		pend_send(p);
+}
+
 static void
 pend_error(struct pend *p, int status, const char *code, const char *detail)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "error", code);
 	cJSON_AddStringToObject(j, "detail", detail);
-	p->status = status;
-	p->body = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	if (!p->body)
-		abort();
+	pend_json(p, status, j);
 }
 
 /* An AD_E* code of the ACME side as an HTTP answer. */
@@ -708,15 +724,9 @@ on_added(void *arg, int status, const char *detail,
 		cJSON_AddStringToObject(j, "id", d->id);
 		cJSON_AddStringToObject(j, "status", status_name(d));
 		cJSON_AddItemToObject(j, "cnames", cnames_array(p->apex, d));
-		p->status = 202;
-		p->body = cJSON_PrintUnformatted(j);
-		cJSON_Delete(j);
-		if (!p->body)
-			abort();
+		pend_json(p, 202, j);
 	}
-	p->called = true;
-	if (!p->in_call)
-		pend_send(p);
+	pend_done(p);
 }
 
 /* Domains of owner for the limit: the ids the engine still manages (a
@@ -813,15 +823,9 @@ on_deleted(void *arg, int status, const char *detail,
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "id", p->id);
 		cJSON_AddBoolToObject(j, "deleted", true);
-		p->status = 200;
-		p->body = cJSON_PrintUnformatted(j);
-		cJSON_Delete(j);
-		if (!p->body)
-			abort();
+		pend_json(p, 200, j);
 	}
-	p->called = true;
-	if (!p->in_call)
-		pend_send(p);
+	pend_done(p);
 }
 
 static void

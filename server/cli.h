@@ -27,4 +27,29 @@ extern const char srv_cli_domains_usage[];
 int srv_cli_account(const char *cfg_path, int argc, char **argv);
 extern const char srv_cli_account_usage[];
 
+/* ---- shared by cli_domains.c and cli_account.c (server/cli_util.c) ---- */
+
+struct srv_config;
+struct srv_store;
+
+#define SRV_CLI_EXIT_RUNTIME 1
+#define SRV_CLI_EXIT_USAGE 2
+
+/* "acmedns <cmd>: <message>" and the usage on stderr; returns
+ * SRV_CLI_EXIT_USAGE. */
+int srv_cli__usage_error(const char *cmd, const char *usage, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+/* Load the configuration and open its store synchronously. -1 when both
+ * are open (caller frees both, also on error: either may be NULL), else
+ * the exit code with the reason printed. */
+int srv_cli__open(const char *cfg_path, struct srv_config **cfg,
+		  struct srv_store **st);
+/* srv_store_cb for the synchronous store: *(int *)arg = status (the
+ * callback runs before the store call returns). */
+void srv_cli__on_sync(void *arg, int status);
+/* Queue op for the daemon (srv_store_request_put). 0, or an AD_E* code
+ * with the reason printed. */
+int srv_cli__queue(struct srv_store *st, const char *store_path, const char *op,
+		   const char *id, const char *arg);
+
 #endif

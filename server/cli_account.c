@@ -29,10 +29,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-extern char **environ;
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#define EXIT_RUNTIME SRV_CLI_EXIT_RUNTIME
+#define EXIT_USAGE SRV_CLI_EXIT_USAGE
 #define CONTACT_MAX 254 /* what the engine accepts (RFC 5321 path) */
 
 const char srv_cli_account_usage[] =
@@ -68,22 +66,8 @@ struct opts {
 	size_t nargs;
 };
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* One line on stderr, then the usage; the exit code for usage errors. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "acmedns account: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage:\n%s", srv_cli_account_usage);
-	return EXIT_USAGE;
-}
+#define usage_error(...)                                                       \
+	srv_cli__usage_error("account", srv_cli_account_usage, __VA_ARGS__)
 
 enum { O_KEYTYPE = 256, O_JSON, O_YES };
 
@@ -305,23 +289,15 @@ ctx_free(struct ctx *c)
 static int
 ctx_open(struct ctx *c, const char *cfg_path)
 {
-	char err[1024];
-
 	memset(c, 0, sizeof(*c));
-	if (srv_config_load(cfg_path, environ, &c->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return EXIT_RUNTIME;
-	}
+	int ec = srv_cli__open(cfg_path, &c->cfg, &c->st);
+	if (ec >= 0)
+		return ec;
 	if (!c->cfg->directory || !*c->cfg->directory) {
 		fprintf(stderr,
 			"acmedns: [acme] directory is not set in %s: "
 			"there is no ACME account\n",
 			cfg_path);
-		return EXIT_RUNTIME;
-	}
-	if (srv_store_open(NULL, c->cfg->store_path, &c->st, err,
-			   sizeof(err))) {
-		fprintf(stderr, "acmedns: %s\n", err);
 		return EXIT_RUNTIME;
 	}
 	struct srv_store_acme_visitor v = {.account = visit_account,
@@ -376,8 +352,9 @@ acct_usable(const struct ctx *c, bool for_show)
 	if (!for_show && !x->url) {
 		/* nothing to change at the CA yet; the daemon's request
 		 * would wait for an account that may never come */
-		fprintf(stderr, "acmedns: the account is not registered with "
-				"the CA yet%s%s\n",
+		fprintf(stderr,
+			"acmedns: the account is not registered with "
+			"the CA yet%s%s\n",
 			x->error ? ": " : "", x->error ? x->error : "");
 		return false;
 	}
@@ -445,29 +422,13 @@ cmd_show(struct ctx *c, const struct opts *o)
 	return 0;
 }
 
-static void
-on_sync(void *arg, int status)
-{
-	*(int *)arg = status;
-}
-
 static int
 queue(struct ctx *c, const char *op, const char *arg)
 {
-	int st = AD_EIO;
 	/* the request table wants a word as the domain id */
-	int rc = srv_store_request_put(c->st, op, "account", arg, on_sync, &st);
-
-	if (rc == 0)
-		rc = st;
-	if (rc != 0) {
-		fprintf(stderr,
-			"acmedns: cannot queue the %s request in %s: "
-			"%s\n",
-			op, c->cfg->store_path, ad_strerror(rc));
-		return EXIT_RUNTIME;
-	}
-	return 0;
+	return srv_cli__queue(c->st, c->cfg->store_path, op, "account", arg)
+		   ? EXIT_RUNTIME
+		   : 0;
 }
 
 static void

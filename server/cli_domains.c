@@ -16,13 +16,13 @@
  * registration is also queued ("register") so that a running daemon
  * loads it into its API within about 2 s.
  */
-#include "server/cli.h"
 #include "acme/engine.h"
 #include "acme/pki.h"
 #include "common/errors.h"
 #include "common/util.h"
 #include "common/xalloc.h"
 #include "server/api.h"
+#include "server/cli.h"
 #include "server/config.h"
 #include "server/creds.h"
 #include "server/store.h"
@@ -40,34 +40,32 @@
 
 #include <openssl/crypto.h>
 
-extern char **environ;
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
+#define EXIT_RUNTIME SRV_CLI_EXIT_RUNTIME
+#define EXIT_USAGE SRV_CLI_EXIT_USAGE
 
 const char srv_cli_domains_usage[] =
-	"  domains add -c FILE [--user USERNAME] [--key-type TYPE]\n"
-	"          [--tlsa PORT[/PROTO]]... [--csr FILE] [--hook CMD] NAME...\n"
-	"                         manage a certificate for NAMEs (\"*.\" "
-	"prefix for a\n"
-	"                         wildcard); without --user, first create a "
-	"registration\n"
-	"                         and print its credentials (once); prints the "
-	"CNAMEs\n"
-	"                         to create. TYPE: ec256 (default), ec384, "
-	"rsa2048,\n"
-	"                         rsa3072, rsa4096\n"
-	"  domains list -c FILE [--json]\n"
-	"                         every managed domain: id, status, expiry, "
-	"names\n"
-	"  domains show -c FILE ID [--json]\n"
-	"                         one domain in full (never its private key)\n"
-	"  domains renew -c FILE ID\n"
-	"  domains revoke -c FILE ID [--reason N]\n"
-	"  domains delete -c FILE ID\n"
-	"                         queued for the daemon: a running acmedns "
-	"applies them\n"
-	"                         within 2 s, otherwise at its next start\n";
+    "  domains add -c FILE [--user USERNAME] [--key-type TYPE]\n"
+    "          [--tlsa PORT[/PROTO]]... [--csr FILE] [--hook CMD] NAME...\n"
+    "                         manage a certificate for NAMEs (\"*.\" "
+    "prefix for a\n"
+    "                         wildcard); without --user, first create a "
+    "registration\n"
+    "                         and print its credentials (once); prints the "
+    "CNAMEs\n"
+    "                         to create. TYPE: ec256 (default), ec384, "
+    "rsa2048,\n"
+    "                         rsa3072, rsa4096\n"
+    "  domains list -c FILE [--json]\n"
+    "                         every managed domain: id, status, expiry, "
+    "names\n"
+    "  domains show -c FILE ID [--json]\n"
+    "                         one domain in full (never its private key)\n"
+    "  domains renew -c FILE ID\n"
+    "  domains revoke -c FILE ID [--reason N]\n"
+    "  domains delete -c FILE ID\n"
+    "                         queued for the daemon: a running acmedns "
+    "applies them\n"
+    "                         within 2 s, otherwise at its next start\n";
 
 /* ---- options ------------------------------------------------------------- */
 
@@ -86,21 +84,8 @@ struct opts {
 	size_t nargs;
 };
 
-static int usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-/* One line on stderr, then the usage; the exit code for usage errors. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "acmedns domains: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage:\n%s", srv_cli_domains_usage);
-	return EXIT_USAGE;
-}
+#define usage_error(...)                                                       \
+	srv_cli__usage_error("domains", srv_cli_domains_usage, __VA_ARGS__)
 
 enum { O_USER = 256, O_KEYTYPE, O_TLSA, O_CSR, O_HOOK, O_REASON, O_JSON };
 
@@ -110,16 +95,16 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"user", required_argument, NULL, O_USER},
-		{"key-type", required_argument, NULL, O_KEYTYPE},
-		{"tlsa", required_argument, NULL, O_TLSA},
-		{"csr", required_argument, NULL, O_CSR},
-		{"hook", required_argument, NULL, O_HOOK},
-		{"reason", required_argument, NULL, O_REASON},
-		{"json", no_argument, NULL, O_JSON},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"user", required_argument, NULL, O_USER},
+	    {"key-type", required_argument, NULL, O_KEYTYPE},
+	    {"tlsa", required_argument, NULL, O_TLSA},
+	    {"csr", required_argument, NULL, O_CSR},
+	    {"hook", required_argument, NULL, O_HOOK},
+	    {"reason", required_argument, NULL, O_REASON},
+	    {"json", no_argument, NULL, O_JSON},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -178,8 +163,8 @@ check_opts(const struct opts *o)
 	bool show = strcmp(o->op, "show") == 0;
 	bool rev = strcmp(o->op, "revoke") == 0;
 
-	if (!add && (o->user || o->key_type || o->csr_file || o->hook ||
-		     o->ntlsa))
+	if (!add &&
+	    (o->user || o->key_type || o->csr_file || o->hook || o->ntlsa))
 		return usage_error("--user, --key-type, --tlsa, --csr and "
 				   "--hook belong to `domains add`");
 	if (!rev && o->reason)
@@ -219,8 +204,9 @@ visit_domain(void *arg, const char *id, const char *owner, const char *json)
 	struct acme_domain d;
 	memset(&d, 0, sizeof(d));
 	if (!j || acme_domain_from_json(j, &d) != 0) {
-		fprintf(stderr, "acmedns: warning: domain %.40s (owner %.40s): "
-				"stored JSON is unreadable, skipped\n",
+		fprintf(stderr,
+			"acmedns: warning: domain %.40s (owner %.40s): "
+			"stored JSON is unreadable, skipped\n",
 			id, owner);
 		cJSON_Delete(j);
 		acme_domain_clear(&d);
@@ -293,23 +279,17 @@ ctx_free(struct ctx *c)
 static int
 ctx_open(struct ctx *c, const char *cfg_path)
 {
-	char err[1024];
 	memset(c, 0, sizeof(*c));
-	if (srv_config_load(cfg_path, environ, &c->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return EXIT_RUNTIME;
-	}
-	if (srv_store_open(NULL, c->cfg->store_path, &c->st, err,
-			   sizeof(err))) {
-		fprintf(stderr, "acmedns: %s\n", err);
-		return EXIT_RUNTIME;
-	}
+	int ec = srv_cli__open(cfg_path, &c->cfg, &c->st);
+	if (ec >= 0)
+		return ec;
 	struct srv_store_acme_visitor v = {.account = visit_account,
 					   .domain = visit_domain};
 	int rc = srv_store_acme_load(c->st, &v, c);
 	if (rc != 0) {
-		fprintf(stderr, "acmedns: cannot read managed domains from "
-				"%s: %s\n",
+		fprintf(stderr,
+			"acmedns: cannot read managed domains from "
+			"%s: %s\n",
 			c->cfg->store_path, ad_strerror(rc));
 		return EXIT_RUNTIME;
 	}
@@ -330,25 +310,10 @@ find_domain(const struct ctx *c, const char *arg)
 	return NULL;
 }
 
-/* Synchronous store callback: keep the status. */
-static void
-on_sync(void *arg, int status)
-{
-	*(int *)arg = status;
-}
-
 static int
 queue_request(struct ctx *c, const char *op, const char *id, const char *arg)
 {
-	int st = AD_EIO;
-	int rc = srv_store_request_put(c->st, op, id, arg, on_sync, &st);
-	if (rc == 0)
-		rc = st;
-	if (rc != 0)
-		fprintf(stderr, "acmedns: cannot queue the %s request in %s: "
-				"%s\n",
-			op, c->cfg->store_path, ad_strerror(rc));
-	return rc;
+	return srv_cli__queue(c->st, c->cfg->store_path, op, id, arg);
 }
 
 static void
@@ -456,11 +421,11 @@ cmd_show(struct ctx *c, const struct opts *o)
 		if (strcmp(m->string, "cnames") == 0) {
 			cJSON_ArrayForEach(e, m)
 			{
-				printf("cname: %s CNAME %s\n",
-				       cJSON_GetObjectItem(e, "name")
-					       ->valuestring,
-				       cJSON_GetObjectItem(e, "target")
-					       ->valuestring);
+				printf(
+				    "cname: %s CNAME %s\n",
+				    cJSON_GetObjectItem(e, "name")->valuestring,
+				    cJSON_GetObjectItem(e, "target")
+					->valuestring);
 			}
 		} else if (strcmp(m->string, "names") == 0) {
 			printf("names:");
@@ -473,7 +438,7 @@ cmd_show(struct ctx *c, const struct opts *o)
 				printf(" %d/%s",
 				       cJSON_GetObjectItem(e, "port")->valueint,
 				       cJSON_GetObjectItem(e, "proto")
-					       ->valuestring);
+					   ->valuestring);
 			}
 			printf("\n");
 		} else if (strcmp(m->string, "files") == 0) {
@@ -527,15 +492,16 @@ cmd_queue(struct ctx *c, const struct opts *o)
 		return EXIT_RUNTIME;
 	}
 	if (strcmp(o->op, "revoke") == 0 && !d->cert_pem) {
-		fprintf(stderr, "acmedns: domain %s has no certificate to "
-				"revoke\n",
+		fprintf(stderr,
+			"acmedns: domain %s has no certificate to "
+			"revoke\n",
 			d->id);
 		return EXIT_RUNTIME;
 	}
 	if (queue_request(c, o->op, d->id, reason[0] ? reason : NULL))
 		return EXIT_RUNTIME;
 	printf("%s of domain %s queued\n",
-	       strcmp(o->op, "renew") == 0	  ? "renewal"
+	       strcmp(o->op, "renew") == 0    ? "renewal"
 	       : strcmp(o->op, "revoke") == 0 ? "revocation"
 					      : "deletion",
 	       d->id);
@@ -603,12 +569,13 @@ add_name(struct acme_domain *d, const char *in)
 	}
 	char *n = xmalloc(l + 1);
 	for (size_t i = 0; i < l; i++)
-		n[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32)
-						      : in[i];
+		n[i] =
+		    (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
 	n[l] = '\0';
 	if (!srv_api_domain_name_valid(n, l)) {
-		fprintf(stderr, "acmedns: not a host name or \"*.\" + host "
-				"name: %s\n",
+		fprintf(stderr,
+			"acmedns: not a host name or \"*.\" + host "
+			"name: %s\n",
 			in);
 		free(n);
 		return false;
@@ -724,7 +691,7 @@ new_registration(struct ctx *c, char user[37], char sub[37])
 	ad_strlcpy(r.username, user, sizeof(r.username));
 	ad_strlcpy(r.subdomain, sub, sizeof(r.subdomain));
 	ad_strlcpy(r.hash, hash, sizeof(r.hash));
-	rc = srv_store_reg_put(c->st, &r, on_sync, &st);
+	rc = srv_store_reg_put(c->st, &r, srv_cli__on_sync, &st);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	OPENSSL_cleanse(&r, sizeof(r));
 	if (rc == 0)
@@ -738,16 +705,10 @@ new_registration(struct ctx *c, char user[37], char sub[37])
 	/* a running daemon loaded its registrations at start: ask it to
 	 * load this one too (it polls the queue every 2 s), so that the
 	 * credentials work at once, not only after a restart */
-	int qs = AD_EIO;
-	rc = srv_store_request_put(c->st, "register", user, user, on_sync,
-				   &qs);
-	if (rc == 0)
-		rc = qs;
-	if (rc != 0)
+	if (srv_cli__queue(c->st, c->cfg->store_path, "register", user, user))
 		fprintf(stderr, "acmedns: warning: the running daemon was not "
-				"told about the registration (%s): it knows "
-				"it after a restart\n",
-			ad_strerror(rc));
+				"told about the registration: it knows it "
+				"after a restart\n");
 	/* printing the key is this command's purpose: shown once only */
 	printf("registration created (the password is shown only once):\n"
 	       "username: %s\npassword: %s\nsubdomain: %s\n"
@@ -814,8 +775,9 @@ cmd_add(struct ctx *c, const struct opts *o)
 		c->want_user = user;
 		int lr = srv_store_load(c->st, &v, c);
 		if (lr != 0) {
-			fprintf(stderr, "acmedns: cannot read registrations: "
-					"%s\n",
+			fprintf(stderr,
+				"acmedns: cannot read registrations: "
+				"%s\n",
 				ad_strerror(lr));
 			goto out;
 		}
@@ -826,8 +788,9 @@ cmd_add(struct ctx *c, const struct opts *o)
 		}
 		ad_strlcpy(sub, c->user_sub, sizeof(sub));
 		if (owner_domains(c, user) >= SRV_API_MAX_DOMAINS) {
-			fprintf(stderr, "acmedns: registration %s manages %d "
-					"domains already (the limit)\n",
+			fprintf(stderr,
+				"acmedns: registration %s manages %d "
+				"domains already (the limit)\n",
 				user, SRV_API_MAX_DOMAINS);
 			goto out;
 		}
@@ -860,7 +823,8 @@ cmd_add(struct ctx *c, const struct opts *o)
 		goto out;
 	}
 	int st = AD_EIO;
-	int sr = srv_store_domain_put(c->st, d.id, d.owner, json, on_sync, &st);
+	int sr = srv_store_domain_put(c->st, d.id, d.owner, json,
+				      srv_cli__on_sync, &st);
 	if (sr == 0)
 		sr = st;
 	if (sr != 0) {
